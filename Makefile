@@ -1,0 +1,30 @@
+# onnx-workbook: every command sets up what it needs first (scripts/setup.sh is quick when nothing changed).
+#   make workbook   run every notebook into build/ (executed copies, HTML, reports) and print a summary
+#   make test       lint, unit tests in both kernels, every notebook in quick mode
+#   make lab        JupyterLab on http://127.0.0.1:8888 with both kernels
+SHELL := /bin/bash
+VENVS ?= .venvs
+PY := $(VENVS)/main/bin/python
+JOBS ?= 2
+
+.PHONY: setup workbook test lint lab clean
+
+setup:
+	@bash scripts/setup.sh
+
+workbook: setup
+	$(PY) -m helpers.runner $(NOTEBOOKS)
+
+test: setup
+	@rm -rf build/test
+	$(PY) -m ruff check helpers tests scripts notebooks
+	ONNX_WORKBOOK_BUILD=$(CURDIR)/build/test $(PY) -m pytest -n $(JOBS) --dist loadgroup --durations 15 $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check helpers tests scripts notebooks
+
+lab: setup
+	$(PY) -m jupyter lab --ip 127.0.0.1 --port 8888 --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) --notebook-dir notebooks
+
+clean:
+	rm -rf build

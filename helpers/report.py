@@ -1,0 +1,151 @@
+"""Tables and JSON reports: one small implementation shared by notebooks, tests and commands.
+
+A :class:`Table` renders as markdown in a notebook (and as text in a terminal),
+so results show as a table without pandas.
+
+>>> t = Table([{"model": "cnn", "err": 1.5e-7}], title="Parity")
+>>> print(t.to_markdown())
+| model | err |
+|---|---|
+| cnn | 1.5e-07 |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Table", "format_value", "append_jsonl", "read_jsonl", "write_json", "glue", "glued"]
+
+
+def format_value(value: Any) -> str:
+    """Format one cell: floats with 4 significant digits, None as a dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if 1e-3 <= abs(value) < 1e5:
+            return f"{value:.4g}"
+        return f"{value:.2g}" if abs(value) < 1e-3 else f"{value:.4g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+@dataclass
+class Table:
+    """Rows of dicts with a column order; renders as markdown or plain text."""
+
+    rows: list[Mapping[str, Any]]
+    columns: Sequence[str] | None = None
+    title: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def _columns(self) -> list[str]:
+        if self.columns:
+            return list(self.columns)
+        seen: dict[str, None] = {}
+        for row in self.rows:
+            seen.update(dict.fromkeys(row))
+        return list(seen)
+
+    def to_markdown(self) -> str:
+        """The table as GitHub-flavoured markdown (title and notes included)."""
+        cols = self._columns()
+        lines = [f"**{self.title}**", ""] if self.title else []
+        lines.append("| " + " | ".join(cols) + " |")
+        lines.append("|" + "---|" * len(cols))
+        for row in self.rows:
+            lines.append("| " + " | ".join(format_value(row.get(c)) for c in cols) + " |")
+        if self.notes:
+            lines += [""] + [f"_{note}_" for note in self.notes]
+        return "\n".join(lines)
+
+    def to_text(self) -> str:
+        """The table as aligned plain text, for terminals and logs."""
+        cols = self._columns()
+        cells = [[format_value(row.get(c)) for c in cols] for row in self.rows]
+        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+        out = [self.title] if self.title else []
+        out += [fmt.format(*cols), fmt.format(*("-" * w for w in widths))]
+        out += [fmt.format(*r) for r in cells]
+        out += self.notes
+        return "\n".join(out)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
+    """Append one JSON record as a line; a single write, so parallel writers do not interleave."""
+    line = json.dumps(dict(record), default=str, sort_keys=False) + "\n"
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(os.fspath(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read the records of a JSON-lines file ([] when it does not exist); bad lines are named."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{number} is not valid JSON ({err.msg}); delete the line or the file.") from err
+    return records
+
+
+def write_json(path: str | os.PathLike[str], payload: Any) -> Path:
+    """Write ``payload`` as indented JSON, creating parent folders; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+
+def glue(name: str, value: Any) -> Any:
+    """Record a result of the running notebook for the tests to assert on; returns ``value``.
+
+    Values land in ``build/results/<notebook>.json`` (the notebook's name comes
+    from the workbook runner; in an interactive session it is ``interactive``).
+
+    >>> glue("accuracy", 0.97)   # doctest: +SKIP
+    0.97
+    """
+    from helpers.paths import build_dir
+
+    notebook = os.environ.get("WORKBOOK_NOTEBOOK") or "interactive"
+    path = build_dir("results") / f"{notebook}.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data[name] = value
+    write_json(path, data)
+    return value
+
+
+def glued(notebook: str) -> dict[str, Any]:
+    """Everything a notebook recorded with :func:`glue` in its latest run ({} if nothing)."""
+    from helpers.paths import build_dir
+
+    path = build_dir("results") / f"{notebook}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

@@ -1,0 +1,274 @@
+"""Run the workbook's notebooks with papermill, each in the kernel its metadata names.
+
+The README's "run the workbook" command and the notebook tests share this code.
+
+    python -m helpers.runner                  # every notebook, full mode, with HTML renders
+    python -m helpers.runner --quick 01       # notebooks whose name starts with 01, quick mode
+
+A failing notebook does not stop the others; the command exits non-zero and names it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from helpers.paths import build_dir, repo_root
+from helpers.report import Table, write_json
+from helpers.verify import NOTEBOOK_ENV
+
+__all__ = [
+    "NotebookRun",
+    "KernelNotFoundError",
+    "discover_notebooks",
+    "notebook_kernel",
+    "notebook_requires",
+    "execute_notebook",
+    "run_workbook",
+    "summary_table",
+    "QUICK_ENV",
+    "main",
+]
+
+#: Set to "1" in a notebook's environment when it runs in quick mode (as under the tests).
+QUICK_ENV = "WORKBOOK_QUICK"
+
+
+class KernelNotFoundError(RuntimeError):
+    """The kernel a notebook names is not installed."""
+
+
+@dataclass
+class NotebookRun:
+    """The outcome of executing one notebook."""
+
+    notebook: str
+    kernel: str
+    seconds: float
+    status: str  # "ok" or "failed"
+    output: Path | None = None
+    html: Path | None = None
+    cell_index: int | None = None  # 1-based among the notebook's own code cells
+    error: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def describe(self) -> str:
+        """One readable paragraph: which notebook, which cell, what went wrong, where the copy is."""
+        if self.ok:
+            return f"{self.notebook}: ok in {self.seconds:.1f} s"
+        where = f" in code cell {self.cell_index}" if self.cell_index is not None else ""
+        kept = f"\nExecuted copy kept at {self.output}" if self.output else ""
+        return f"{self.notebook} failed{where} ({self.kernel} kernel): {self.error}{kept}"
+
+
+def discover_notebooks(folder: str | os.PathLike[str] | None = None, select: Iterable[str] = ()) -> list[Path]:
+    """Numbered notebooks (``NN_topic.ipynb``) in order; ``select`` keeps names starting with any prefix."""
+    folder = Path(folder) if folder else repo_root() / "notebooks"
+    found = sorted(p for p in folder.glob("[0-9]*.ipynb") if not p.name.startswith("."))
+    prefixes = [s.removesuffix(".ipynb") for s in select]
+    if prefixes:
+        found = [p for p in found if any(p.stem.startswith(s) for s in prefixes)]
+        if not found:
+            raise FileNotFoundError(f"No notebook in {folder} starts with {prefixes}.")
+    return found
+
+
+def _metadata(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+
+
+def notebook_kernel(path: str | os.PathLike[str]) -> str:
+    """The kernel name in a notebook's metadata (``kernelspec.name``)."""
+    name = _metadata(Path(path)).get("kernelspec", {}).get("name")
+    if not name:
+        raise KernelNotFoundError(
+            f"{path} names no kernel in metadata.kernelspec.name; open it in JupyterLab, pick a "
+            "workbook kernel and save, or add the metadata by hand."
+        )
+    return name
+
+
+def notebook_requires(path: str | os.PathLike[str]) -> list[str]:
+    """The notebooks (stems) this one reads the outputs of, from ``metadata.workbook.requires``."""
+    return list(_metadata(Path(path)).get("workbook", {}).get("requires", []))
+
+
+def _check_kernel(name: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel as err:
+        raise KernelNotFoundError(
+            f"The Jupyter kernel {name!r} is not installed in this environment; run `make setup`, "
+            "which creates and registers every kernel the notebooks need."
+        ) from err
+
+
+def execute_notebook(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cell_timeout: int = 900,
+    html: bool = False,
+) -> NotebookRun:
+    """Execute one notebook in its own kernel; never raises for a failing cell.
+
+    out_dir: where the executed copy goes (default ``build/notebooks``); kept on failure.
+    parameters: injected after the cell tagged ``parameters``. ``quick=True`` also sets
+        ``WORKBOOK_QUICK=1`` in the kernel's environment.
+    cell_timeout: seconds one cell may run before the notebook fails.
+    html: also render the executed copy to ``<out_dir>/../html/<name>.html``.
+    """
+    import papermill as pm
+
+    path = Path(path)
+    params = dict(parameters or {})
+    out = Path(out_dir) if out_dir else build_dir("notebooks")
+    out.mkdir(parents=True, exist_ok=True)
+    output = out / path.name
+    kernel = notebook_kernel(path)
+    _check_kernel(kernel)
+    (build_dir("results") / f"{path.stem}.json").unlink(missing_ok=True)  # no stale results
+    env_before = {k: os.environ.get(k) for k in (NOTEBOOK_ENV, QUICK_ENV)}
+    os.environ[NOTEBOOK_ENV] = path.stem
+    os.environ[QUICK_ENV] = "1" if params.get("quick") else "0"
+    start = time.perf_counter()
+    run = NotebookRun(path.stem, kernel, 0.0, "ok", output=output, parameters=params)
+    try:
+        pm.execute_notebook(
+            str(path), str(output), parameters=params, kernel_name=kernel, cwd=str(path.parent),
+            progress_bar=False, execution_timeout=cell_timeout, log_output=False,
+        )
+    except pm.PapermillExecutionError as err:
+        run.status, run.cell_index = "failed", err.cell_index
+        run.error = f"{err.ename}: {err.evalue}".strip()[:2000]
+    except Exception as err:  # kernel death, timeout, bad notebook: still a readable failure
+        run.status, run.error = "failed", f"{type(err).__name__}: {err}"[:2000]
+    finally:
+        for key, value in env_before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    run.seconds = time.perf_counter() - start
+    if not run.ok and output.exists():
+        run.cell_index, source = _failed_cell(output, run.cell_index)
+        run.error = f"{run.error}\n  cell source: {source}" if source else run.error
+    if html and output.exists():
+        run.html = _render_html(output, out.parent / "html")
+    return run
+
+
+def _failed_cell(output: Path, fallback: int | None) -> tuple[int | None, str]:
+    """The executed copy's first cell with an error: (number among code cells, first source lines)."""
+    try:
+        cells = json.loads(output.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return fallback, ""
+    code = [c for c in cells if c.get("cell_type") == "code" and "injected-parameters" not in c["metadata"].get("tags", [])]
+    for number, cell in enumerate(code, 1):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            lines = "".join(cell["source"]).strip().splitlines()
+            return number, " / ".join(lines[:2])[:200] + (" ..." if len(lines) > 2 else "")
+    return fallback, ""
+
+
+def _render_html(notebook: Path, folder: Path) -> Path | None:
+    try:
+        import nbformat
+        from nbconvert import HTMLExporter
+
+        folder.mkdir(parents=True, exist_ok=True)
+        body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+        target = folder / f"{notebook.stem}.html"
+        target.write_text(body, encoding="utf-8")
+        return target
+    except Exception as err:  # an HTML render must never fail the run
+        print(f"warning: could not render {notebook.name} to HTML: {err}", file=sys.stderr)
+        return None
+
+
+def summary_table(runs: Sequence[NotebookRun]) -> Table:
+    """Notebook, kernel, time and status for each run."""
+    rows = [
+        {"notebook": r.notebook, "kernel": r.kernel.removeprefix("onnx-workbook-"), "time (s)": round(r.seconds, 1),
+         "status": "ok" if r.ok else f"FAILED (cell {r.cell_index})" if r.cell_index is not None else "FAILED"}
+        for r in runs
+    ]
+    failed = [r.notebook for r in runs if not r.ok]
+    notes = [f"{len(runs) - len(failed)} of {len(runs)} notebooks ran; total {sum(r.seconds for r in runs):.0f} s."]
+    if failed:
+        notes.append("Failed: " + ", ".join(failed))
+    return Table(rows, title="Workbook run", notes=notes)
+
+
+def run_workbook(
+    notebooks: Sequence[Path],
+    *,
+    quick: bool = False,
+    html: bool = True,
+    cell_timeout: int = 900,
+    progress: bool = True,
+) -> list[NotebookRun]:
+    """Execute ``notebooks`` in order into ``build/notebooks``; returns every run, failed ones included."""
+    from tqdm.auto import tqdm
+
+    runs = []
+    bar = tqdm(notebooks, desc="notebooks", unit="nb", disable=not progress)
+    for nb in bar:
+        bar.set_postfix_str(nb.stem)
+        try:
+            run = execute_notebook(nb, parameters={"quick": quick} if quick else {}, cell_timeout=cell_timeout, html=html)
+        except KernelNotFoundError as err:
+            run = NotebookRun(nb.stem, "?", 0.0, "failed", error=str(err))
+        runs.append(run)
+        if not run.ok:
+            bar.write(run.describe())
+    return runs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: run notebooks, print the summary table, write reports; exit 1 if any failed."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.runner", description=__doc__.split("\n\n")[0])
+    parser.add_argument("select", nargs="*", help="run only notebooks whose names start with these (e.g. 01 10_)")
+    parser.add_argument("--quick", action="store_true", help="quick mode: shrink epochs and data, as the tests do")
+    parser.add_argument("--no-html", action="store_true", help="skip the HTML renders")
+    parser.add_argument("--cell-timeout", type=int, default=900, help="seconds one cell may run (default 900)")
+    args = parser.parse_args(argv)
+
+    runs = run_workbook(discover_notebooks(select=args.select), quick=args.quick, html=not args.no_html,
+                        cell_timeout=args.cell_timeout)
+    table = summary_table(runs)
+    print("\n" + table.to_text())
+    reports = build_dir("reports")
+    (reports / "workbook-run.md").write_text(table.to_markdown() + "\n", encoding="utf-8")
+    write_json(reports / "workbook-run.json", [
+        {"notebook": r.notebook, "kernel": r.kernel, "seconds": round(r.seconds, 2), "status": r.status,
+         "cell_index": r.cell_index, "error": r.error, "output": r.output, "html": r.html} for r in runs
+    ])
+    from helpers.verify import parity_records, write_parity_report
+
+    if parity_records():
+        md, _ = write_parity_report()
+        print(f"\nParity report: {md}")
+    failed = [r for r in runs if not r.ok]
+    for r in failed:
+        print("\n" + r.describe(), file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

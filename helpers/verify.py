@@ -1,0 +1,427 @@
+"""Check a conversion: the source framework's outputs against ONNX Runtime's, on the same inputs.
+
+Every export notebook ends with :func:`check_conversion`: it runs the ONNX file in
+ONNX Runtime, compares each output with the framework's own (max absolute and
+relative error, ``allclose`` at stated tolerances, label agreement for
+classifiers), shows the result as a table, and appends a record to the parity
+report (``build/reports/parity.jsonl``). Introduced in notebooks/01_onnx_basics.ipynb.
+
+>>> import numpy as np
+>>> r = compare_outputs({"y": np.ones((2, 3))}, {"y": np.ones((2, 3)) + 1e-7}, name="demo")
+>>> r.passed, str(r).startswith("demo: pass")
+(True, True)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from helpers.paths import reports_dir
+from helpers.report import Table, append_jsonl, read_jsonl, write_json
+
+__all__ = [
+    "ParityError",
+    "OutputComparison",
+    "ParityResult",
+    "compare_outputs",
+    "run_onnx",
+    "check_conversion",
+    "record_parity",
+    "parity_records",
+    "parity_table",
+    "write_parity_report",
+    "PARITY_FILE",
+    "NOTEBOOK_ENV",
+]
+
+#: Name of the JSON-lines file, under ``build/reports``, that collects parity records.
+PARITY_FILE = "parity.jsonl"
+#: Environment variable the workbook runner sets to the notebook being executed.
+NOTEBOOK_ENV = "WORKBOOK_NOTEBOOK"
+
+Outputs = Union[Mapping[str, Any], Sequence[Any], np.ndarray]
+
+
+class ParityError(ValueError):
+    """The two sets of outputs cannot be compared (missing output, shape or dtype mismatch)."""
+
+
+@dataclass
+class OutputComparison:
+    """How one output of the framework compares with the same output from ONNX Runtime."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    max_abs_err: float
+    max_rel_err: float
+    allclose: bool
+    mismatched: int  # elements outside the tolerance (or unequal, for labels and strings)
+
+
+@dataclass
+class ParityResult:
+    """The verdict of one comparison, with the numbers behind it."""
+
+    name: str
+    outputs: list[OutputComparison]
+    rtol: float
+    atol: float
+    n_samples: int
+    label_agreement: float | None = None
+    min_label_agreement: float = 1.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_abs_err(self) -> float:
+        """The largest absolute error over all numeric outputs."""
+        return max((o.max_abs_err for o in self.outputs), default=0.0)
+
+    @property
+    def max_rel_err(self) -> float:
+        """The largest relative error over all numeric outputs."""
+        return max((o.max_rel_err for o in self.outputs), default=0.0)
+
+    @property
+    def passed(self) -> bool:
+        """All outputs within tolerance, and labels agreeing at least ``min_label_agreement``."""
+        labels_ok = self.label_agreement is None or self.label_agreement >= self.min_label_agreement
+        return labels_ok and all(o.allclose for o in self.outputs)
+
+    @property
+    def verdict(self) -> str:
+        """``"pass"`` or ``"fail"``."""
+        return "pass" if self.passed else "fail"
+
+    def __str__(self) -> str:
+        labels = "" if self.label_agreement is None else f", labels agree {self.label_agreement:.2%}"
+        worst = [o.name for o in self.outputs if not o.allclose]
+        why = f" (outside tolerance: {', '.join(worst)})" if worst else ""
+        return (
+            f"{self.name}: {self.verdict} on {self.n_samples} samples, max abs err {self.max_abs_err:.3g}, "
+            f"max rel err {self.max_rel_err:.3g} (rtol={self.rtol:g}, atol={self.atol:g}){labels}{why}"
+        )
+
+    def table(self) -> Table:
+        """One row per output, for display in a notebook."""
+        rows = [
+            {"output": o.name, "shape": o.shape, "dtype": o.dtype, "max abs err": o.max_abs_err,
+             "max rel err": o.max_rel_err, "mismatched": o.mismatched, "within tolerance": o.allclose}
+            for o in self.outputs
+        ]
+        return Table(rows, title=f"{self.name}: {self.verdict.upper()}", notes=[str(self)])
+
+    def _repr_markdown_(self) -> str:
+        return self.table().to_markdown()
+
+    def assert_passed(self) -> ParityResult:
+        """Raise ``AssertionError`` with the details unless the check passed; returns self."""
+        if not self.passed:
+            raise AssertionError(f"Parity check failed: {self}")
+        return self
+
+    def to_record(self) -> dict[str, Any]:
+        """A flat JSON-able record for the parity report."""
+        return {
+            "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "notebook": os.environ.get(NOTEBOOK_ENV, ""),
+            "model": self.name,
+            **self.meta,
+            "n_samples": self.n_samples,
+            "max_abs_err": self.max_abs_err,
+            "max_rel_err": self.max_rel_err,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "label_agreement": self.label_agreement,
+            "verdict": self.verdict,
+            "outputs": [asdict(o) | {"shape": list(o.shape)} for o in self.outputs],
+            "python": platform.python_version(),
+            "kernel": Path(sys.prefix).name,
+        }
+
+
+def _as_named(outputs: Outputs, names: Sequence[str] | None, side: str) -> dict[str, Any]:
+    if isinstance(outputs, Mapping):
+        return dict(outputs)
+    if isinstance(outputs, np.ndarray) or np.isscalar(outputs):
+        outputs = [outputs]
+    outputs = list(outputs)
+    if names is None:
+        names = [f"output_{i}" for i in range(len(outputs))]
+    if len(names) != len(outputs):
+        raise ParityError(
+            f"{side} gave {len(outputs)} outputs but {len(names)} names were given ({list(names)}); "
+            "pass one name per output."
+        )
+    return dict(zip(names, outputs))
+
+
+def _to_array(value: Any, name: str, side: str) -> np.ndarray:
+    """Turn framework tensors, lists and ZipMap outputs (lists of dicts) into numpy arrays."""
+    if hasattr(value, "detach"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    elif hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # tf tensor
+        value = value.numpy()
+    if isinstance(value, list) and value and isinstance(value[0], Mapping):  # skl2onnx ZipMap
+        keys = sorted(value[0])
+        value = [[row[k] for k in keys] for row in value]
+    try:
+        return np.asarray(value)
+    except Exception as err:  # pragma: no cover - exotic outputs
+        raise ParityError(f"{side} output {name!r} of type {type(value).__name__} is not array-like.") from err
+
+
+def _labels_from(arrays: Mapping[str, np.ndarray], label_output: str | None) -> np.ndarray | None:
+    if label_output is not None:
+        arr = arrays[label_output]
+        return arr if arr.dtype.kind in "iuUSOb" else arr.argmax(axis=-1)
+    for arr in arrays.values():  # a label output (integers or strings) wins
+        if arr.dtype.kind in "iuUSOb" and arr.ndim <= 2:
+            return arr.reshape(len(arr), -1)[:, 0] if arr.ndim == 2 else arr
+    for arr in arrays.values():  # else the argmax of the first score output
+        if arr.dtype.kind == "f" and arr.ndim >= 2:
+            return arr.argmax(axis=-1)
+    return None
+
+
+def compare_outputs(
+    expected: Outputs,
+    actual: Outputs,
+    *,
+    names: Sequence[str] | None = None,
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+    classification: bool = False,
+    label_output: str | None = None,
+    min_label_agreement: float = 1.0,
+    name: str = "model",
+) -> ParityResult:
+    """Compare the framework's outputs (``expected``) with ONNX Runtime's (``actual``).
+
+    expected, actual: dicts of named outputs, lists in the same order, or one array.
+    names: the output names when both sides are lists (default ``output_0``, ...).
+    rtol, atol: the tolerance of ``np.allclose`` for floating-point outputs.
+    classification: also measure label agreement (from an integer or string
+        output, else the argmax of the first score output).
+    label_output: which output holds the labels (or scores to argmax).
+    min_label_agreement: the share of equal labels needed to pass (1.0 = all).
+
+    Raises :class:`ParityError` when an output is missing or shapes differ.
+
+    >>> compare_outputs([np.zeros(3)], [np.ones(3)], name="off").passed
+    False
+    """
+    exp = {k: _to_array(v, k, "The framework") for k, v in _as_named(expected, names, "The framework").items()}
+    act = {k: _to_array(v, k, "ONNX Runtime") for k, v in _as_named(actual, names, "ONNX Runtime").items()}
+    missing = [k for k in exp if k not in act]
+    if missing:
+        raise ParityError(
+            f"ONNX Runtime gave no output named {missing}; it gave {sorted(act)}. "
+            "Name the outputs at export time, or pass both sides as lists in the same order."
+        )
+    comparisons = []
+    n_samples = 0
+    for key, e in exp.items():
+        a = act[key]
+        if e.shape != a.shape:
+            if e.size == a.size and e.squeeze().shape == a.squeeze().shape:
+                a = a.reshape(e.shape)  # e.g. labels as (N,) against (N, 1)
+            else:
+                raise ParityError(
+                    f"Output {key!r}: the framework gave shape {e.shape}, ONNX Runtime gave {a.shape}. "
+                    "Check the batch dimension and that both ran on the same inputs."
+                )
+        n_samples = max(n_samples, e.shape[0] if e.ndim else 1)
+        if e.dtype.kind in "fc" or a.dtype.kind in "fc":
+            if not (e.dtype.kind in "fciub" and a.dtype.kind in "fciub"):
+                raise ParityError(
+                    f"Output {key!r}: cannot compare numbers with {a.dtype if e.dtype.kind in 'fc' else e.dtype} "
+                    f"values (framework dtype {e.dtype}, ONNX Runtime dtype {a.dtype})."
+                )
+            e64, a64 = e.astype(np.float64), a.astype(np.float64)
+            diff = np.abs(e64 - a64)
+            both_nan = np.isnan(e64) & np.isnan(a64)
+            diff = np.where(both_nan, 0.0, diff)
+            rel = diff / np.maximum(np.abs(e64), np.finfo(np.float64).tiny)
+            close = np.isclose(a64, e64, rtol=rtol, atol=atol, equal_nan=True)
+            comparisons.append(OutputComparison(
+                key, tuple(e.shape), str(a.dtype), float(np.nanmax(diff)) if diff.size else 0.0,
+                float(np.nanmax(np.where(diff == 0, 0.0, rel))) if diff.size else 0.0,
+                bool(close.all()), int((~close).sum()),
+            ))
+        else:  # labels, strings, booleans: exact equality
+            equal = np.asarray(e.astype(str) == a.astype(str)) if e.dtype.kind in "USO" else (e == a)
+            comparisons.append(OutputComparison(
+                key, tuple(e.shape), str(a.dtype), 0.0, 0.0,
+                bool(equal.all()) if not classification else True, int((~equal).sum()),
+            ))
+    agreement = None
+    if classification:
+        le, la = _labels_from(exp, label_output), _labels_from(act, label_output)
+        if le is None or la is None:
+            raise ParityError(
+                "classification=True but no output holds labels or scores; "
+                "pass label_output='<name>' to say which one does."
+            )
+        agreement = float(np.mean(le.astype(str).ravel() == la.astype(str).ravel()))
+    return ParityResult(name, comparisons, rtol, atol, n_samples, agreement, min_label_agreement)
+
+
+def _session(model: Any, providers: Sequence[str] | None = None) -> Any:
+    import onnxruntime as ort
+
+    if isinstance(model, ort.InferenceSession):
+        return model
+    if hasattr(model, "SerializeToString"):
+        model = model.SerializeToString()
+    elif isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        if not path.exists():
+            raise FileNotFoundError(f"No ONNX file at {path}; run the export step first.")
+        model = str(path)
+    return ort.InferenceSession(model, providers=list(providers or ["CPUExecutionProvider"]))
+
+
+def run_onnx(
+    model: Any,
+    inputs: Mapping[str, Any] | np.ndarray | Sequence[np.ndarray],
+    output_names: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Run a model (path, ``ModelProto`` or session) in ONNX Runtime; returns ``{output name: value}``.
+
+    inputs: a dict by input name, one array for a single-input model, or a list
+        in the model's input order.
+    """
+    sess = _session(model)
+    declared = [i.name for i in sess.get_inputs()]
+    if not isinstance(inputs, Mapping):
+        arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
+        if len(arrays) != len(declared):
+            raise ParityError(
+                f"The model takes {len(declared)} inputs {declared}, {len(arrays)} were given; "
+                "pass a dict {input name: array}."
+            )
+        inputs = dict(zip(declared, arrays))
+    unknown = sorted(set(inputs) - set(declared))
+    if unknown:
+        raise ParityError(f"The model has no input named {unknown}; its inputs are {declared}.")
+    names = list(output_names) if output_names else [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(names, dict(inputs))))
+
+
+def _opset(model: Any) -> int | None:
+    try:
+        import onnx
+
+        proto = model if hasattr(model, "opset_import") else onnx.load(str(model), load_external_data=False)
+        return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+    except Exception:
+        return None
+
+
+def check_conversion(
+    model: Any,
+    inputs: Mapping[str, Any] | np.ndarray | Sequence[np.ndarray],
+    expected: Outputs,
+    *,
+    name: str,
+    framework: str,
+    converter: str,
+    framework_version: str | None = None,
+    converter_version: str | None = None,
+    output_names: Sequence[str] | None = None,
+    record: bool = True,
+    **compare: Any,
+) -> ParityResult:
+    """Run ``model`` in ONNX Runtime on ``inputs``, compare with ``expected``, record the result.
+
+    model: the ONNX file (path), ``ModelProto`` or an ``InferenceSession``.
+    expected: the source framework's outputs on the same inputs (dict by ONNX
+        output name, or a list in the model's output order).
+    name, framework, converter: how the record names the model and the tools;
+        versions default to the installed packages' versions.
+    output_names: which ONNX outputs to compare (default: all, in order).
+    compare: passed to :func:`compare_outputs` (rtol, atol, classification, ...).
+
+    Returns the :class:`ParityResult`; it does not raise on a failed check, so a
+    notebook can show a failure. Call ``.assert_passed()`` to enforce it.
+    """
+    from helpers.environment import package_version
+
+    actual = run_onnx(model, inputs, output_names)
+    if not isinstance(expected, Mapping):
+        exp_list = [expected] if isinstance(expected, np.ndarray) or hasattr(expected, "detach") else list(expected)
+        expected = dict(zip(list(actual)[: len(exp_list)], exp_list))
+        if len(exp_list) > len(actual):
+            raise ParityError(f"{len(exp_list)} expected outputs, but the model has only {len(actual)}: {list(actual)}.")
+    actual = {k: v for k, v in actual.items() if k in expected} if output_names is None else actual
+    result = compare_outputs(expected, actual, name=name, **compare)
+    result.meta = {
+        "framework": framework,
+        "framework_version": framework_version or package_version(framework.split()[0].lower()),
+        "converter": converter,
+        "converter_version": converter_version or package_version(converter.split()[0].lower()),
+        "opset": _opset(model),
+        "onnxruntime_version": package_version("onnxruntime"),
+    }
+    if record:
+        record_parity(result)
+    return result
+
+
+def record_parity(result: ParityResult, path: str | os.PathLike[str] | None = None) -> Path:
+    """Append ``result`` to the parity report (default ``build/reports/parity.jsonl``)."""
+    target = Path(path) if path else reports_dir() / PARITY_FILE
+    append_jsonl(target, result.to_record())
+    return target
+
+
+def parity_records(path: str | os.PathLike[str] | None = None, latest_only: bool = True) -> list[dict[str, Any]]:
+    """Read parity records; with ``latest_only`` keep the newest per (notebook, model, converter)."""
+    records = read_jsonl(Path(path) if path else reports_dir() / PARITY_FILE)
+    if not latest_only:
+        return records
+    latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for rec in records:
+        latest[(rec.get("notebook", ""), rec.get("model", ""), rec.get("converter", ""))] = rec
+    return list(latest.values())
+
+
+_PARITY_COLUMNS = (
+    "notebook", "model", "framework", "framework_version", "converter", "converter_version", "opset",
+    "max_abs_err", "label_agreement", "verdict",
+)
+
+
+def parity_table(records: Sequence[Mapping[str, Any]] | None = None) -> Table:
+    """The parity records as a table (framework, converter, opset, max error, labels, verdict)."""
+    records = parity_records() if records is None else records
+    passed = sum(r.get("verdict") == "pass" for r in records)
+    return Table(
+        list(records), _PARITY_COLUMNS, title="ONNX conversion parity",
+        notes=[f"{passed} of {len(records)} conversions pass."],
+    )
+
+
+def write_parity_report(path: str | os.PathLike[str] | None = None) -> tuple[Path, Path]:
+    """Write ``parity.md`` and ``parity.json`` beside the records; returns both paths."""
+    from helpers.environment import package_versions
+
+    records = parity_records(path)
+    folder = Path(path).parent if path else reports_dir()
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    versions = package_versions(["onnx", "onnxruntime"])
+    header = f"Generated {stamp} with " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."
+    md = folder / "parity.md"
+    md.write_text(f"{header}\n\n{parity_table(records).to_markdown()}\n", encoding="utf-8")
+    js = write_json(folder / "parity.json", {"generated": stamp, "versions": versions, "records": records})
+    return md, js

@@ -1,0 +1,38 @@
+"""Every numbered notebook runs in its own kernel in quick mode and proves what it claims.
+
+A failure names the notebook and the cell, and the executed copy is kept under
+``build/test/notebooks``. Notebooks that read another's outputs (metadata
+``workbook.requires``) run on the same xdist worker, after it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.paths import build_dir
+from helpers.report import glued
+from helpers.runner import discover_notebooks, execute_notebook, notebook_requires
+from helpers.verify import parity_records
+from tests.notebooks.expectations import load_all
+
+NOTEBOOKS = discover_notebooks()
+
+
+def _group(path) -> str:
+    requires = notebook_requires(path)
+    return requires[0] if requires else path.stem
+
+
+PARAMS = [pytest.param(nb, id=nb.stem, marks=pytest.mark.xdist_group(_group(nb))) for nb in NOTEBOOKS]
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("notebook", PARAMS)
+def test_notebook_runs_in_quick_mode_and_proves_its_claims(notebook):
+    run = execute_notebook(notebook, build_dir("notebooks"), parameters={"quick": True}, cell_timeout=600)
+    if not run.ok:
+        pytest.fail(run.describe(), pytrace=False)
+    check = load_all().get(notebook.stem)
+    assert check is not None, f"add the checks for {notebook.stem} to tests/notebooks/checks_*.py"
+    records = [r for r in parity_records() if r.get("notebook") == notebook.stem]
+    check(glued(notebook.stem), records)

@@ -1,0 +1,70 @@
+"""House rules that keep the repository healthy: clean notebooks, agreeing pins, a complete README."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers.runner import discover_notebooks
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = discover_notebooks()
+KERNELS = {"onnx-workbook-main", "onnx-workbook-legacy"}
+
+
+def _pins(lines):
+    pins = {}
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[re.sub(r"[-_.]+", "-", name.strip().lower())] = version.strip()
+    return pins
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_stored_clean_with_kernel_parameters_and_chapter_shape(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert not any(c.get("outputs") or c.get("execution_count") for c in code), "store notebooks without outputs"
+    assert nb["metadata"]["kernelspec"]["name"] in KERNELS
+    params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1, "exactly one cell tagged 'parameters'"
+    assert re.search(r"^quick\s*=\s*False", "".join(params[0]["source"]), re.M), "parameters define quick = False"
+    first = "".join(nb["cells"][0]["source"])
+    assert first.startswith("# "), "the first cell is a markdown title"
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for heading in ("What you will learn", "Summary", "Try it yourself"):
+        assert heading in text, f"missing section: {heading}"
+
+
+def test_environment_yml_pins_match_the_main_requirements():
+    env_pins = _pins(re.findall(r"^\s*-\s+(\S+==\S+)", (ROOT / "environment.yml").read_text(), re.M))
+    req_pins = _pins((ROOT / "requirements" / "main.txt").read_text().splitlines())
+    assert env_pins == req_pins
+
+
+def test_requirements_pin_every_package_exactly():
+    for name in ("main.txt", "legacy.txt", "legacy-build.txt"):
+        for line in (ROOT / "requirements" / name).read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            assert not line or "==" in line, f"{name}: pin {line!r} with =="
+
+
+def test_lock_files_agree_with_the_top_level_pins():
+    for kernel in ("main", "legacy"):
+        top = _pins((ROOT / "requirements" / f"{kernel}.txt").read_text().splitlines())
+        lock = _pins((ROOT / "requirements" / f"{kernel}.lock.txt").read_text().splitlines())
+        differ = {k: (v, lock.get(k)) for k, v in top.items() if (lock.get(k) or "").split("+")[0] != v}
+        assert not differ, f"{kernel}.lock.txt disagrees with {kernel}.txt: {differ}; run scripts/lock.sh"
+
+
+def test_readme_lists_every_notebook_and_ci_runs_its_test_command():
+    readme = (ROOT / "README.md").read_text()
+    for nb in NOTEBOOKS:
+        assert f"{nb.stem}.ipynb" in readme, f"add {nb.name} to README's notebook table"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme and "make test" in ci

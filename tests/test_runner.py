@@ -1,0 +1,75 @@
+"""The workbook runner: a failing notebook is named with its cell, and the others still run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from helpers.runner import KernelNotFoundError, discover_notebooks, execute_notebook, notebook_kernel, run_workbook
+
+KERNEL = {"name": "onnx-workbook-main", "display_name": "main", "language": "python"}
+
+
+def _notebook(path, *sources, kernel=KERNEL):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = kernel
+    cells = [nbformat.v4.new_code_cell("quick = False")]
+    cells[0].metadata["tags"] = ["parameters"]
+    nb.cells = cells + [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_when_a_cell_raises_then_the_run_names_the_notebook_and_cell(tmp_path):
+    nb = _notebook(tmp_path / "98_fails.ipynb", "x = 1", "raise ValueError('deliberate failure')")
+    run = execute_notebook(nb, tmp_path / "out", parameters={"quick": True})
+    assert not run.ok
+    assert run.cell_index == 3  # the third code cell: parameters, "x = 1", the raise
+    assert "ValueError: deliberate failure" in run.describe()
+    assert "98_fails failed in code cell 3" in run.describe()
+    assert (tmp_path / "out" / "98_fails.ipynb").exists(), "the executed copy is kept"
+
+
+def test_when_one_notebook_fails_then_the_next_still_runs(tmp_path, tmp_build):
+    bad = _notebook(tmp_path / "01_bad.ipynb", "1/0")
+    good = _notebook(tmp_path / "02_good.ipynb", "import os; assert os.environ['WORKBOOK_QUICK'] == '1'")
+    runs = run_workbook([bad, good], quick=True, html=False, progress=False)
+    assert [r.status for r in runs] == ["failed", "ok"]
+
+
+def test_the_command_exits_nonzero_and_names_the_failing_notebook(tmp_path, tmp_build):
+    _notebook(tmp_path / "97_broken.ipynb", "raise RuntimeError('boom')")
+    code = (
+        "import sys; from helpers import runner; from pathlib import Path\n"
+        f"runner.discover_notebooks = lambda select=(): [Path({str(tmp_path / '97_broken.ipynb')!r})]\n"
+        "sys.exit(runner.main(['--no-html']))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "97_broken failed in code cell" in out.stderr and "RuntimeError: boom" in out.stderr
+    assert "FAILED" in out.stdout
+    summary = json.loads((tmp_build / "reports" / "workbook-run.json").read_text())
+    assert summary[0]["status"] == "failed"
+
+
+def test_a_notebook_naming_a_missing_kernel_gets_a_setup_error(tmp_path):
+    nb = _notebook(tmp_path / "96_ghost.ipynb", "pass", kernel={"name": "no-such-kernel", "display_name": "x"})
+    with pytest.raises(KernelNotFoundError, match="run `make setup`"):
+        execute_notebook(nb, tmp_path)
+
+
+def test_a_notebook_without_kernel_metadata_is_refused_with_the_fix(tmp_path):
+    nb = _notebook(tmp_path / "95_nokernel.ipynb", "pass", kernel={})
+    with pytest.raises(KernelNotFoundError, match="names no kernel"):
+        notebook_kernel(nb)
+
+
+def test_selecting_by_prefix_finds_notebooks_in_order_and_says_when_none_match():
+    names = [p.stem for p in discover_notebooks()]
+    assert names == sorted(names) and names[:2] == ["00_start_here", "01_onnx_basics"]
+    with pytest.raises(FileNotFoundError, match="No notebook in"):
+        discover_notebooks(select=["zz"])

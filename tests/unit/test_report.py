@@ -1,0 +1,56 @@
+"""helpers.report renders tables and keeps JSON records safe."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import environment, report
+
+
+def test_table_renders_markdown_and_text_with_formatted_numbers():
+    t = report.Table([{"model": "cnn", "err": 1.5e-7, "ok": True}, {"model": "a|b", "err": None}], title="T")
+    md = t.to_markdown()
+    assert "| cnn | 1.5e-07 | yes |" in md
+    assert "| a\\|b | – |" in md
+    assert t.to_text().splitlines()[1].split() == ["model", "err", "ok"]
+
+
+def test_jsonl_appends_and_names_a_corrupt_line(tmp_path):
+    path = tmp_path / "r.jsonl"
+    report.append_jsonl(path, {"a": 1})
+    report.append_jsonl(path, {"a": 2})
+    assert [r["a"] for r in report.read_jsonl(path)] == [1, 2]
+    with open(path, "a") as handle:
+        handle.write("{not json\n")
+    with pytest.raises(ValueError, match=r"r.jsonl:3 is not valid JSON"):
+        report.read_jsonl(path)
+
+
+def test_glue_records_results_per_notebook(tmp_build, monkeypatch):
+    monkeypatch.setenv("WORKBOOK_NOTEBOOK", "99_demo")
+    report.glue("accuracy", 0.97)
+    report.glue("n", 3)
+    assert report.glued("99_demo") == {"accuracy": 0.97, "n": 3}
+
+
+def test_environment_reports_versions_and_the_machine():
+    versions = environment.package_versions(["numpy", "no-such-package"])
+    assert versions["no-such-package"] == "not installed"
+    assert versions["numpy"][0].isdigit()
+    info = environment.machine_info()
+    assert info["cores"] >= 1 and info["cpu"]
+
+
+def test_importing_every_helpers_module_loads_no_framework():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pkgutil, importlib, helpers\n"
+        "for m in pkgutil.iter_modules(helpers.__path__): importlib.import_module('helpers.' + m.name)\n"
+        "heavy = ('torch', 'tensorflow', 'keras', 'onnx', 'onnxruntime', 'sklearn', 'pandas', 'papermill',"
+        " 'chainer', 'mxnet', 'matplotlib')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"importing helpers loaded {out.stdout.strip()}"
