@@ -18,12 +18,25 @@ from tests.notebooks.expectations import load_all
 NOTEBOOKS = discover_notebooks()
 
 
-def _group(path) -> str:
-    requires = notebook_requires(path)
-    return requires[0] if requires else path.stem
+def _groups(notebooks) -> dict[str, str]:
+    """Notebooks linked by ``requires`` share one xdist group (named by its first notebook), so one
+    worker runs them in number order: producers before the notebooks that read their outputs."""
+    parent = {nb.stem: nb.stem for nb in notebooks}
+
+    def root(stem: str) -> str:
+        while parent.setdefault(stem, stem) != stem:
+            stem = parent[stem]
+        return stem
+
+    for nb in notebooks:
+        for required in notebook_requires(nb):
+            a, b = sorted((root(nb.stem), root(required)))
+            parent[b] = a
+    return {nb.stem: root(nb.stem) for nb in notebooks}
 
 
-PARAMS = [pytest.param(nb, id=nb.stem, marks=pytest.mark.xdist_group(_group(nb))) for nb in NOTEBOOKS]
+GROUPS = _groups(NOTEBOOKS)
+PARAMS = [pytest.param(nb, id=nb.stem, marks=pytest.mark.xdist_group(GROUPS[nb.stem])) for nb in NOTEBOOKS]
 
 
 @pytest.mark.notebook
