@@ -95,8 +95,15 @@ mkdir -p "$venvs"
 exec 9>"$venvs/.setup.lock"
 flock 9
 system_packages
+# Both kernels install at once (downloads overlap); the legacy one reports when it is done.
+make_venv legacy "ONNX workbook: legacy" requirements/legacy.txt requirements/legacy.lock.txt \
+  --no-build-isolation > "$venvs/legacy-setup.log" 2>&1 &
+legacy_pid=$!
 make_venv main "ONNX workbook: main" requirements/main.txt requirements/main.lock.txt
-make_venv legacy "ONNX workbook: legacy" requirements/legacy.txt requirements/legacy.lock.txt --no-build-isolation
+legacy_ok=0
+wait "$legacy_pid" || legacy_ok=$?
+cat "$venvs/legacy-setup.log"
+[ "$legacy_ok" = 0 ] || die "the legacy kernel's setup failed (log above, also in $venvs/legacy-setup.log)"
 register_kernel main "ONNX workbook · main (PyTorch, TensorFlow, scikit-learn)"
 register_kernel legacy "ONNX workbook · legacy (Chainer, MXNet)"
 say "done in $(( $(date +%s) - started )) s"
