@@ -1,0 +1,294 @@
+"""A local REST endpoint: the real Azure ML inference server on 127.0.0.1, started and stopped from Python.
+
+Introduced in notebooks/40_deploy_local_endpoint.ipynb. :class:`LocalEndpoint` runs the server that
+Azure's inference containers run (``azmlinfsrv``, package azureml-inference-server-http: gunicorn and
+Flask) with a scoring script and a model folder, waits until it answers its health probe, and stops
+it again: the whole process group, on ``with`` exit, on ``stop()``, and at interpreter exit, so a failing
+notebook cell leaves no server behind.
+
+The ``azmlinfsrv`` command always binds 0.0.0.0; this module runs the same entry point
+(``azureml_inference_server_http.amlserver.run``) with the host set to 127.0.0.1, so nothing listens
+beyond the machine.
+
+>>> from helpers.serve import LocalEndpoint                                  # doctest: +SKIP
+>>> with LocalEndpoint("deploy/score.py", "build/models/endpoint") as ep:   # doctest: +SKIP
+...     ep.post({"inputs": {"image": [[[[0.0] * 8] * 8]]}}).status
+200
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["LocalEndpoint", "EndpointError", "Reply", "free_port", "package_model", "LOOPBACK"]
+
+#: The only address the local endpoint listens on.
+LOOPBACK = "127.0.0.1"
+
+# Runs azmlinfsrv's own entry point with the bind host changed from 0.0.0.0 to loopback.
+_LAUNCH = (
+    "import sys; import azureml_inference_server_http.amlserver as s; "
+    f"s.DEFAULT_HOST = {LOOPBACK!r}; sys.argv[0] = 'azmlinfsrv'; sys.exit(s.run())"
+)
+
+
+class EndpointError(RuntimeError):
+    """The local endpoint could not start or answer; the message carries the server log's tail."""
+
+
+@dataclass
+class Reply:
+    """One HTTP answer: status code, headers, and the body (parsed JSON when it is JSON, else text)."""
+
+    status: int
+    body: Any
+    headers: dict[str, str]
+    elapsed_ms: float
+
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx status."""
+        return 200 <= self.status < 300
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def package_model(
+    model_path: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+    name: str,
+    version: int | str = 1,
+    labels: list[str] | None = None,
+) -> Path:
+    """Lay out a model folder as Azure lays out a registered model: ``folder/<name>/<version>/model.onnx``.
+
+    labels: class names stored in the model's metadata (``metadata_props["labels"]``, a JSON list), where
+    the scoring script reads them. Returns ``folder`` (what ``AZUREML_MODEL_DIR`` points at).
+
+    >>> package_model("build/models/shared/digits_cnn.onnx", "build/models/endpoint", "digits-cnn",
+    ...               labels=[str(d) for d in range(10)])                    # doctest: +SKIP
+    """
+    import onnx
+
+    folder = Path(folder)
+    target = folder / name / str(version) / "model.onnx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model = onnx.load(str(model_path))
+    if labels is not None:
+        kept = [p for p in model.metadata_props if p.key != "labels"]
+        del model.metadata_props[:]
+        model.metadata_props.extend(kept)
+        model.metadata_props.add(key="labels", value=json.dumps([str(label) for label in labels]))
+    onnx.save(model, str(target))
+    return folder
+
+
+class LocalEndpoint:
+    """The Azure ML inference server serving ``script`` with the model in ``model_dir``, on 127.0.0.1.
+
+    script: the scoring script (``init()``/``run()``); its folder is the server's working directory.
+    model_dir: the folder the server exposes as ``AZUREML_MODEL_DIR``.
+    port: the port (default: a free one).
+    workers: gunicorn worker processes, each with its own ``init()`` and ONNX Runtime session.
+    env: extra environment variables for the server (e.g. ``{"MAX_BATCH": "32"}``).
+    start_timeout: seconds to wait for the health probe before giving up with the log's tail.
+    log_level: the server's log level (``AZUREML_LOG_LEVEL``); ``"WARNING"`` drops the per-request lines.
+
+    >>> ep = LocalEndpoint("deploy/score.py", "build/models/endpoint", workers=2)   # doctest: +SKIP
+    >>> ep.start(); ep.post({"inputs": {...}}); ep.stop()                         # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        script: str | os.PathLike[str],
+        model_dir: str | os.PathLike[str],
+        port: int | None = None,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        start_timeout: float = 60.0,
+        log_level: str = "INFO",
+    ):
+        self.script = Path(script).resolve()
+        self.model_dir = Path(model_dir).resolve()
+        if not self.script.is_file():
+            raise FileNotFoundError(f"No scoring script at {self.script}: pass the path of score.py.")
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}.")
+        self.port = port or free_port()
+        self.workers = workers
+        self.env = dict(env or {})
+        self.start_timeout = start_timeout
+        self.log_level = log_level
+        self.process: subprocess.Popen | None = None
+        self.log_path: Path | None = None
+        self._log_file = None
+
+    # -- addresses ----------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``"""
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def scoring_uri(self) -> str:
+        """Where to POST requests: ``http://127.0.0.1:PORT/score``."""
+        return f"{self.url}/score"
+
+    @property
+    def swagger_uri(self) -> str:
+        """The OpenAPI document the server builds from the script's inference-schema decorators."""
+        return f"{self.url}/swagger.json"
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    def start(self) -> LocalEndpoint:
+        """Start the server and wait until ``GET /`` answers ``Healthy``; raises :class:`EndpointError`
+        with the log's tail when it exits or does not become healthy within ``start_timeout``."""
+        if self.process and self.process.poll() is None:
+            return self
+        fd, name = tempfile.mkstemp(prefix="azmlinfsrv-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(name)
+        self._log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        env = {**os.environ, "AZUREML_LOG_LEVEL": self.log_level, "PYTHONUNBUFFERED": "1", **self.env}
+        env.pop("AZUREML_MODEL_DIR", None)  # --model_dir sets it
+        cmd = [sys.executable, "-c", _LAUNCH, "--entry_script", str(self.script), "--model_dir", str(self.model_dir),
+               "--port", str(self.port), "--worker_count", str(self.workers)]
+        self.process = subprocess.Popen(cmd, cwd=self.script.parent, env=env, stdout=self._log_file,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        atexit.register(self.stop)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                tail = self.log_tail()
+                self.stop()
+                raise EndpointError(f"The inference server exited with code {code} before it became healthy "
+                                    f"(init() failed or the script did not load). Server log, last lines:\n{tail}")
+            if self.healthy():
+                return self
+            time.sleep(0.1)
+        tail = self.log_tail()
+        self.stop()
+        raise EndpointError(f"The inference server did not answer GET / within {self.start_timeout:.0f} s; it was "
+                            f"stopped. Server log, last lines:\n{tail}")
+
+    def stop(self) -> None:
+        """Stop the server and all its workers (the process group): SIGTERM, then SIGKILL after 5 s."""
+        proc, self.process = self.process, None
+        atexit.unregister(self.stop)
+        if proc is not None:
+            for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+                try:
+                    os.killpg(proc.pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    break
+                try:
+                    proc.wait(timeout=wait)
+                    # The master is gone; make sure no worker outlives it.
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+                break
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    @property
+    def running(self) -> bool:
+        """True while the server process is alive."""
+        return self.process is not None and self.process.poll() is None
+
+    def __enter__(self) -> LocalEndpoint:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"LocalEndpoint({self.script.name}, {self.model_dir}, {self.url}, workers={self.workers}, {state})"
+
+    # -- inspection ---------------------------------------------------------------------------------
+    def log_tail(self, lines: int = 30) -> str:
+        """The last ``lines`` lines of the server's log (stdout and stderr of the master and workers)."""
+        if not self.log_path or not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def log(self) -> str:
+        """The server's whole log so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the gunicorn workers (children of the master), read from /proc."""
+        if not self.running:
+            return []
+        master = self.process.pid
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master:
+                pids.append(int(stat.parent.name))
+        return sorted(pids)
+
+    # -- requests -----------------------------------------------------------------------------------
+    def healthy(self) -> bool:
+        """True when ``GET /`` answers 200 ``Healthy``."""
+        try:
+            with urllib.request.urlopen(self.url + "/", timeout=2) as r:
+                return r.status == 200 and b"Healthy" in r.read()
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None, timeout: float = 30.0) -> Reply:
+        """One HTTP request to the endpoint; any status comes back as a :class:`Reply` (no exception)."""
+        req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                status, raw, hdrs = r.status, r.read(), dict(r.headers)
+        except urllib.error.HTTPError as err:
+            status, raw, hdrs = err.code, err.read(), dict(err.headers)
+        elapsed = (time.perf_counter() - start) * 1e3
+        try:
+            parsed: Any = json.loads(raw)
+        except ValueError:
+            parsed = raw.decode(errors="replace")
+        return Reply(status, parsed, hdrs, elapsed)
+
+    def post(self, payload: Any, raw: bytes | None = None, content_type: str = "application/json") -> Reply:
+        """POST ``payload`` as JSON to ``/score`` (or ``raw`` bytes as they are, to send broken bodies)."""
+        body = raw if raw is not None else json.dumps(payload).encode()
+        return self.request("POST", "/score", body, {"Content-Type": content_type})
+
+    def swagger(self) -> dict[str, Any]:
+        """The OpenAPI (Swagger 2) document from ``/swagger.json``."""
+        reply = self.request("GET", "/swagger.json")
+        if reply.status != 200:
+            raise EndpointError(f"/swagger.json answered {reply.status}: {reply.body}; decorate run() with "
+                                "inference-schema's @input_schema to get one.")
+        return reply.body
