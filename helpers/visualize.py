@@ -1,0 +1,482 @@
+"""See inside an ONNX model with Netron: a live viewer in the notebook, and a static PNG of the graph.
+
+:func:`open_in_netron` serves a model with the ``netron`` package on 127.0.0.1 at a free port (no
+browser is launched) and embeds the viewer in the notebook. Each file gets its own server and port;
+opening the same file again reuses its server; :func:`stop_netron` (or the end of the kernel) stops
+them. :func:`draw_graph` renders the Netron view to PNG in headless Chromium, so executed notebooks
+and HTML renders show the graph with no live server; where no browser is available it says why and
+shows a text summary of the graph instead. Introduced in notebooks/20_visualize_netron.ipynb.
+
+>>> from helpers.visualize import open_in_netron, draw_graph   # doctest: +SKIP
+>>> view = open_in_netron("build/models/shared/digits_cnn.onnx")   # doctest: +SKIP
+>>> view                      # the viewer, in an IFrame                # doctest: +SKIP
+>>> view.stop()                                                         # doctest: +SKIP
+>>> draw_graph("build/models/shared/digits_cnn.onnx")   # a PNG, or a text summary   # doctest: +SKIP
+
+A model file that is not ONNX, or is truncated, raises
+:class:`helpers.inspect.NotAnOnnxModelError` before any server starts.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as _dt
+import html
+import json
+import os
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from helpers.report import Table
+
+__all__ = [
+    "NetronView",
+    "NetronRender",
+    "GraphPicture",
+    "BrowserUnavailableError",
+    "CHROMIUM_ARGS",
+    "open_in_netron",
+    "stop_netron",
+    "running_views",
+    "find_chromium",
+    "render_png",
+    "render_pngs",
+    "draw_graph",
+    "draw_graphs",
+    "graph_text_summary",
+    "remote_access_help",
+]
+
+#: Chromium flags for a quiet, offline, headless render (no GPU, no sandbox as root, no phoning home).
+CHROMIUM_ARGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+)
+_CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+# The servers this kernel started, by resolved model path. This registry is the one piece of module
+# state: reusing a file's server and stopping every server at exit both need to know what is running.
+_VIEWS: dict[str, NetronView] = {}
+
+
+class BrowserUnavailableError(RuntimeError):
+    """No headless browser could render the Netron view (Chromium or playwright missing, or it failed)."""
+
+
+@dataclass
+class NetronView:
+    """A Netron server for one model file; renders as the viewer in an IFrame."""
+
+    path: Path
+    host: str
+    port: int
+    height: int = 600
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)``, as ``netron.stop`` takes it."""
+        return (self.host, self.port)
+
+    @property
+    def url(self) -> str:
+        """Where the viewer is served, e.g. ``http://127.0.0.1:43127/``."""
+        return f"http://{self.host}:{self.port}/"
+
+    @property
+    def alive(self) -> bool:
+        """Whether the server still answers on its port."""
+        import netron
+
+        return bool(netron.status(self.address))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop this server and wait (up to ``timeout`` seconds) until its thread has ended."""
+        import netron
+
+        netron.stop(self.address)
+        deadline = time.monotonic() + timeout
+        while self.alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _VIEWS.get(str(self.path)) is self:
+            del _VIEWS[str(self.path)]
+
+    def iframe(self, height: int | None = None, proxy_base: str | None = None) -> Any:
+        """The viewer as an ``IPython.display.IFrame``.
+
+        proxy_base: reach the server through jupyter-server-proxy instead of directly, e.g.
+            ``"/"`` gives ``/proxy/<port>/`` on the JupyterLab server (for a remote JupyterLab).
+        """
+        from IPython.display import IFrame
+
+        src = f"{proxy_base.rstrip('/')}/proxy/{self.port}/" if proxy_base is not None else self.url
+        return IFrame(src, width="100%", height=height or self.height)
+
+    def _repr_html_(self) -> str:
+        name = html.escape(self.path.name)
+        return (
+            f'<iframe src="{self.url}" width="100%" height="{self.height}" style="border:1px solid #ddd"></iframe>'
+            f'<p style="font-size:small">Netron: <code>{name}</code> at <a href="{self.url}" target="_blank">'
+            f"{self.url}</a> (live only while this kernel runs; stop it with <code>.stop()</code>)</p>"
+        )
+
+    def __str__(self) -> str:
+        return f"Netron serving {self.path.name} at {self.url} ({'running' if self.alive else 'stopped'})"
+
+
+def _check_onnx_file(model: str | os.PathLike[str]) -> Path:
+    """Resolve ``model`` and make sure it parses as ONNX (raises NotAnOnnxModelError otherwise)."""
+    from helpers.inspect import load_model
+
+    path = Path(model).expanduser().resolve()
+    load_model(path, load_external_data=False)  # FileNotFoundError or NotAnOnnxModelError
+    return path
+
+
+def _isolate_handler(address: tuple[str, int]) -> None:
+    """Give the server at ``address`` its own request handler class.
+
+    netron 9.3 stores the served file on its shared handler class, so a second server would
+    make the first one show the second file too; a per-server subclass keeps each on its model.
+    """
+    try:
+        from netron import server
+
+        for thread in server._threads(address):
+            handler = thread.server.RequestHandlerClass
+            thread.server.RequestHandlerClass = type(
+                f"NetronHandler{address[1]}", (handler,), {"content": handler.content}
+            )
+    except AttributeError:  # netron's internals changed: still works for one model at a time
+        warnings.warn(
+            "Could not give this Netron server its own handler (netron internals changed); with several "
+            "models open at once, each viewer may show the last opened file.", RuntimeWarning, stacklevel=3,
+        )
+
+
+def open_in_netron(
+    model: str | os.PathLike[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    height: int = 600,
+) -> NetronView:
+    """Serve ``model`` in Netron on ``host`` and return the view (shows as an IFrame in a notebook).
+
+    model: the ``.onnx`` file (an external-data file beside it is served too).
+    host: the interface to listen on; keep 127.0.0.1 and forward the port to reach it remotely.
+    port: a fixed port, or None for a free one.
+    height: the IFrame's height in pixels.
+
+    Opening a file that is already served returns the running view. The file is checked first: a
+    file that is not ONNX raises :class:`helpers.inspect.NotAnOnnxModelError` and starts nothing.
+
+    >>> view = open_in_netron("model.onnx")   # doctest: +SKIP
+    >>> view.url                               # doctest: +SKIP
+    'http://127.0.0.1:40213/'
+    """
+    path = _check_onnx_file(model)
+    existing = _VIEWS.get(str(path))
+    if existing is not None and existing.alive and (port in (None, existing.port)):
+        existing.height = height
+        return existing
+    if existing is not None:
+        existing.stop()
+    import netron
+
+    address = netron.start(str(path), (host, port or 0), browse=False)
+    _isolate_handler(address)
+    view = NetronView(path, address[0], int(address[1]), height)
+    _VIEWS[str(path)] = view
+    return view
+
+
+def running_views() -> list[NetronView]:
+    """The Netron servers this kernel started that are still running."""
+    return [v for v in _VIEWS.values() if v.alive]
+
+
+def stop_netron(view: NetronView | str | os.PathLike[str] | None = None) -> int:
+    """Stop one Netron server (a view, or the model path it serves), or all of them; returns how many."""
+    if view is None:
+        targets = list(_VIEWS.values())
+    elif isinstance(view, NetronView):
+        targets = [view]
+    else:
+        found = _VIEWS.get(str(Path(view).expanduser().resolve()))
+        targets = [found] if found else []
+    for target in targets:
+        target.stop()
+    return len(targets)
+
+
+atexit.register(stop_netron)  # the kernel ends: stop every server it started
+
+
+def find_chromium() -> str | None:
+    """The path of a Chromium executable (``CHROMIUM`` env, then PATH, then the usual places), or None."""
+    for candidate in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
+                      *_CHROMIUM_CANDIDATES):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+class _SvgText(HTMLParser):
+    """Collect the text of ``<text>`` elements inside ``<svg id="canvas">`` (what Netron drew)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0  # > 0 inside the canvas svg
+        self.in_text = False
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "svg" and (self.depth or dict(attrs).get("id") == "canvas"):
+            self.depth += 1
+        elif tag == "text" and self.depth:
+            self.in_text = True
+            self.texts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "svg" and self.depth:
+            self.depth -= 1
+        elif tag == "text":
+            self.in_text = False
+
+    def handle_data(self, data: str) -> None:
+        if self.in_text:
+            self.texts[-1] += data
+
+
+@dataclass
+class NetronRender:
+    """What :func:`render_png` produced: the PNG, the texts Netron drew, and how long it took."""
+
+    png: Path
+    texts: list[str]
+    seconds: float
+    url: str
+
+    def _repr_png_(self) -> bytes:
+        return self.png.read_bytes()
+
+
+def _today_index(body: str) -> str:
+    """Stamp Netron's page with today's date: past 180 days old, it only asks to be updated."""
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    import re
+
+    return re.sub(r'<meta name="date" content="[^"]*">', f'<meta name="date" content="{now}">', body)
+
+
+def render_png(
+    model: str | os.PathLike[str],
+    png_path: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> NetronRender:
+    """Render the Netron view of ``model`` to a PNG in headless Chromium; see :func:`render_pngs`.
+
+    png_path: where to write it (default ``build/screenshots/<model>.png``).
+    """
+    return render_pngs([model], [png_path] if png_path else None, **options)[0]
+
+
+def render_pngs(
+    models: list[str | os.PathLike[str]],
+    png_paths: list[str | os.PathLike[str]] | None = None,
+    *,
+    width: int = 1000,
+    height: int = 1400,
+    names: bool = False,
+    attributes: bool = False,
+    horizontal: bool = False,
+    timeout: float = 60.0,
+    chromium: str | None = None,
+) -> list[NetronRender]:
+    """Render the Netron view of each model to a PNG, in one headless Chromium (a few seconds to start).
+
+    png_paths: where to write them (default ``build/screenshots/<model>.png``).
+    width, height: the browser window in pixels; each PNG is the drawn graph, cropped to it.
+    names: label nodes with their names instead of their operator types (Netron's "Show Names").
+    attributes: list each node's attributes in its box (Netron's "Show Attributes").
+    horizontal: lay the graph out left to right.
+    timeout: seconds to wait for each graph.
+    chromium: the browser executable (default :func:`find_chromium`).
+
+    Every request that is not to 127.0.0.1 is blocked (Netron's usage telemetry included). Raises
+    :class:`BrowserUnavailableError` when no browser can do it, NotAnOnnxModelError for a bad file
+    (checked before anything starts).
+
+    >>> render_pngs(["a.onnx", "b.onnx"])[0].png   # doctest: +SKIP
+    PosixPath('build/screenshots/a.png')
+    """
+    from helpers.paths import build_dir
+
+    paths = [_check_onnx_file(m) for m in models]
+    if png_paths is not None and len(png_paths) != len(paths):
+        raise ValueError(f"{len(paths)} models but {len(png_paths)} PNG paths; pass one path per model.")
+    targets = [Path(p) for p in png_paths] if png_paths else [build_dir("screenshots") / f"{p.stem}.png" for p in paths]
+    exe = chromium or find_chromium()
+    if exe is None:
+        raise BrowserUnavailableError(
+            "No Chromium found. Install it (Debian: `apt-get install chromium`; the workbook lists it in "
+            "requirements/apt.txt, so `bash scripts/setup.sh` as root does it) or set CHROMIUM=/path/to/chrome."
+        )
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError as err:
+        raise BrowserUnavailableError("The playwright package is missing: pip install playwright.") from err
+    settings: dict[str, Any] = {k: v for k, v in (("names", names), ("attributes", attributes)) if v}
+    if horizontal:
+        settings["direction"] = "horizontal"
+
+    def route(r: Any) -> None:
+        parsed = urlparse(r.request.url)
+        if parsed.hostname not in _LOOPBACK:
+            r.abort()
+        elif parsed.path in ("/", "/index.html"):
+            response = r.fetch()
+            r.fulfill(response=response, body=_today_index(response.text()))
+        else:
+            r.continue_()
+
+    results = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=exe, args=list(CHROMIUM_ARGS), headless=True)
+            try:
+                for path, target in zip(paths, targets):
+                    start = time.perf_counter()
+                    own = str(path) not in _VIEWS or not _VIEWS[str(path)].alive
+                    view = open_in_netron(path)
+                    try:
+                        origin = f"http://{view.host}:{view.port}"
+                        state = {
+                            "cookies": [{"name": "consent", "value": str(int(time.time() * 1000)), "url": origin}],
+                            "origins": [{"origin": origin,
+                                         "localStorage": [{"name": "options", "value": json.dumps(settings)}]}],
+                        }
+                        context = browser.new_context(viewport={"width": width, "height": height}, storage_state=state)
+                        context.route("**/*", route)
+                        page = context.new_page()
+                        page.goto(view.url, timeout=timeout * 1000)
+                        page.wait_for_selector("#canvas .graph-node, #canvas .graph-input", state="attached",
+                                               timeout=timeout * 1000)
+                        page.wait_for_selector("body.default", state="attached", timeout=timeout * 1000)
+                        page.wait_for_timeout(300)  # let the layout settle
+                        texts = [t.strip() for t in _parse_texts(page.content()) if t.strip()]
+                        box = page.locator("#canvas").bounding_box()
+                        clip = None
+                        if box:
+                            clip = {"x": max(box["x"], 0), "y": max(box["y"], 0),
+                                    "width": min(box["width"], width), "height": min(box["height"], height)}
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        page.screenshot(path=str(target), clip=clip)
+                        context.close()
+                    finally:
+                        if own:
+                            view.stop()
+                    results.append(NetronRender(target, texts, time.perf_counter() - start, view.url))
+            finally:
+                browser.close()
+    except PlaywrightError as err:
+        raise BrowserUnavailableError(f"Chromium could not render the Netron view: {str(err).splitlines()[0]}") from err
+    return results
+
+
+def _parse_texts(page_html: str) -> list[str]:
+    parser = _SvgText()
+    parser.feed(page_html)
+    return parser.texts
+
+
+def graph_text_summary(model: Any, max_nodes: int = 60) -> Table:
+    """The graph as a table: one row per node (name, operator, inputs, outputs), inputs and outputs noted.
+
+    model: a path, bytes or ``ModelProto``. Shows the first ``max_nodes`` nodes.
+    """
+    from helpers.inspect import load_model, summarize_model
+
+    proto = load_model(model, load_external_data=False)
+    summary = summarize_model(proto)
+    inits = {t.name for t in proto.graph.initializer}
+    rows = []
+    for i, node in enumerate(proto.graph.node[:max_nodes]):
+        rows.append({
+            "#": i, "name": node.name or "–", "op": node.op_type,
+            "inputs": ", ".join(f"{x}*" if x in inits else x for x in node.input),
+            "outputs": ", ".join(node.output),
+        })
+    notes = [
+        f"inputs: {'; '.join(map(str, summary.inputs))}",
+        f"outputs: {'; '.join(map(str, summary.outputs))}",
+        "opsets: " + ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in summary.opsets.items())
+        + "; * marks a weight (initializer)",
+    ]
+    if len(proto.graph.node) > max_nodes:
+        notes.append(f"… and {len(proto.graph.node) - max_nodes} more nodes")
+    return Table(rows, title=f"Graph of {summary.graph_name or 'the model'} ({len(proto.graph.node)} nodes)", notes=notes)
+
+
+@dataclass
+class GraphPicture:
+    """A drawn graph (PNG), or, where no browser could draw it, the reason and a text summary."""
+
+    png: Path | None
+    reason: str = ""
+    summary: Table | None = None
+    texts: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether a PNG was produced."""
+        return self.png is not None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        if self.png is not None:
+            import base64
+
+            data = self.png.read_bytes()
+            return {"image/png": base64.b64encode(data).decode("ascii"), "text/plain": f"<graph {self.png.name}>"}
+        text = f"**No picture of the graph:** {self.reason}\n\n" + (self.summary.to_markdown() if self.summary else "")
+        return {"text/markdown": text, "text/plain": text}
+
+
+def draw_graph(model: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None, **render: Any) -> GraphPicture:
+    """A picture of the graph for a notebook: the Netron view as PNG, or a text summary if no browser can draw it.
+
+    render: passed to :func:`render_pngs` (``names=True``, ``attributes=True``, ``horizontal=True``, ...).
+    Never fails for a missing or broken browser; a bad model file still raises NotAnOnnxModelError.
+    """
+    return draw_graphs([model], [png_path] if png_path else None, **render)[0]
+
+
+def draw_graphs(
+    models: list[str | os.PathLike[str]], png_paths: list[str | os.PathLike[str]] | None = None, **render: Any
+) -> list[GraphPicture]:
+    """:func:`draw_graph` for several models, sharing one browser (faster than one call each)."""
+    paths = [_check_onnx_file(m) for m in models]
+    try:
+        return [GraphPicture(r.png, texts=r.texts) for r in render_pngs(paths, png_paths, **render)]
+    except BrowserUnavailableError as err:
+        return [GraphPicture(None, reason=str(err), summary=graph_text_summary(p)) for p in paths]
+
+
+def remote_access_help(view: NetronView, user_host: str = "you@remote-host") -> str:
+    """How to reach ``view`` from a laptop when JupyterLab runs on a remote machine (markdown)."""
+    return (
+        f"- **SSH port forwarding** (works everywhere): on your laptop run "
+        f"`ssh -N -L {view.port}:127.0.0.1:{view.port} {user_host}` and open http://127.0.0.1:{view.port}/ "
+        "(or re-run the cell: the IFrame's address is then your laptop's forwarded port).\n"
+        f"- **jupyter-server-proxy** (if installed on the server): the viewer is at "
+        f"`<your JupyterLab URL>/proxy/{view.port}/`; embed it with `view.iframe(proxy_base='/')` "
+        "(prefix your JupyterHub user path if you have one)."
+    )

@@ -1,0 +1,117 @@
+"""helpers.visualize: Netron servers that are reused, kept apart, stopped; a real browser draws the graph.
+
+The browser test runs the served Netron page in headless Chromium (Debian's `chromium`, installed by
+`scripts/setup.sh` from requirements/apt.txt) and keeps its screenshot under build/screenshots.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import urllib.request
+
+import onnx
+import pytest
+
+from helpers import visualize
+from helpers.inspect import NotAnOnnxModelError
+from helpers.paths import build_dir
+from tests.unit.models import linear_model
+
+NODE_NAMES = ("scale_step", "shift_step", "pick_label")
+
+
+def _named_model(path, graph_name="linear"):
+    model = linear_model()
+    model.graph.name = graph_name
+    for node, name in zip(model.graph.node, NODE_NAMES):
+        node.name = name
+    onnx.save(model, path)
+    return path
+
+
+def _served_file(view) -> str:
+    page = urllib.request.urlopen(view.url, timeout=10).read().decode("utf-8")
+    return re.search(r'<meta name="file" content="/data/([^"]+)">', page).group(1)
+
+
+@pytest.fixture
+def views():
+    """Stops every Netron server a test left running, and proves none is left."""
+    yield
+    visualize.stop_netron()
+    assert visualize.running_views() == []
+
+
+def test_opening_the_same_file_twice_reuses_its_server(tmp_path, views):
+    path = _named_model(tmp_path / "a.onnx")
+    first = visualize.open_in_netron(path)
+    second = visualize.open_in_netron(str(path))
+    assert second is first and first.alive and first.host == "127.0.0.1"
+    assert visualize.running_views() == [first]
+
+
+def test_several_models_each_get_their_own_port_and_show_their_own_file(tmp_path, views):
+    a = visualize.open_in_netron(_named_model(tmp_path / "a.onnx"))
+    b = visualize.open_in_netron(_named_model(tmp_path / "b.onnx"))
+    assert a.port != b.port
+    assert (_served_file(a), _served_file(b)) == ("a.onnx", "b.onnx")
+    assert urllib.request.urlopen(f"{b.url}data/b.onnx", timeout=10).read() == (tmp_path / "b.onnx").read_bytes()
+
+
+def test_stopping_a_view_frees_its_port_and_leaves_the_others_running(tmp_path, views):
+    a = visualize.open_in_netron(_named_model(tmp_path / "a.onnx"))
+    b = visualize.open_in_netron(_named_model(tmp_path / "b.onnx"))
+    a.stop()
+    assert not a.alive and b.alive and visualize.running_views() == [b]
+    with pytest.raises(OSError):
+        socket.create_connection(a.address, timeout=2).close()
+    assert visualize.stop_netron(tmp_path / "b.onnx") == 1 and not b.alive
+    reopened = visualize.open_in_netron(tmp_path / "a.onnx")  # a stopped file can be opened again
+    assert reopened is not a and reopened.alive
+
+
+def test_the_view_embeds_an_iframe_and_explains_remote_access(tmp_path, views):
+    view = visualize.open_in_netron(_named_model(tmp_path / "a.onnx"), height=450)
+    assert f'src="{view.url}"' in view._repr_html_() and 'height="450"' in view._repr_html_()
+    assert view.iframe(proxy_base="/").src == f"/proxy/{view.port}/"
+    help_text = visualize.remote_access_help(view)
+    assert f"ssh -N -L {view.port}:127.0.0.1:{view.port}" in help_text and "jupyter-server-proxy" in help_text
+
+
+@pytest.mark.parametrize("content", [b"", b"definitely not a protobuf \xff\xfe" * 10, "truncated"])
+def test_a_file_that_is_not_onnx_is_refused_before_any_server_starts(tmp_path, views, content):
+    path = tmp_path / "bad.onnx"
+    if content == "truncated":
+        good = _named_model(tmp_path / "good.onnx").read_bytes()
+        content = good[: len(good) // 2]
+    path.write_bytes(content)
+    with pytest.raises(NotAnOnnxModelError, match="bad.onnx"):
+        visualize.open_in_netron(path)
+    with pytest.raises(NotAnOnnxModelError):
+        visualize.draw_graph(path)
+    assert visualize.running_views() == []
+
+
+def test_a_missing_browser_falls_back_to_a_text_summary(tmp_path, views, monkeypatch):
+    path = _named_model(tmp_path / "a.onnx")
+    monkeypatch.setattr(visualize, "find_chromium", lambda: None)
+    picture = visualize.draw_graph(path)
+    assert not picture.ok and "No Chromium found" in picture.reason
+    bundle = picture._repr_mimebundle_()
+    assert "image/png" not in bundle and all(name in bundle["text/markdown"] for name in NODE_NAMES)
+    assert visualize.running_views() == []
+
+
+def test_netron_draws_the_models_node_names_in_a_real_browser(tmp_path, views):
+    if visualize.find_chromium() is None:
+        pytest.fail("Chromium is missing: run `bash scripts/setup.sh` as root (requirements/apt.txt lists it).")
+    path = _named_model(tmp_path / "named.onnx", graph_name="browser_test")
+    shot = build_dir("screenshots") / "test_visualize_named.png"
+    shot.unlink(missing_ok=True)
+    result = visualize.render_png(path, shot, names=True)
+    for name in NODE_NAMES:
+        assert name in result.texts, f"{name} not drawn; Netron drew {result.texts}"
+    assert {"x", "scores", "label"} <= set(result.texts)  # the graph's inputs and outputs
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 2000
+    assert visualize.running_views() == [], "a server started only for the picture is stopped"
