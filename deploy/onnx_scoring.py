@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,11 +194,16 @@ class OnnxScorer:
         where = self._where[spec.name]
         if not isinstance(value, list):
             raise RequestError(f"{where}: expected a nested JSON array, got {type(value).__name__}.")
+        ragged = RequestError(f"{where}: the nested arrays are ragged (rows of different lengths); every row "
+                              "must have the same length.")
         try:
-            raw = np.asarray(value)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # numpy < 1.24 warns and makes an object array
+                raw = np.asarray(value)
         except ValueError:
-            raise RequestError(f"{where}: the nested arrays are ragged (rows of different lengths); every row "
-                               "must have the same length.") from None
+            raise ragged from None
+        if raw.dtype.kind == "O" and any(isinstance(x, list) for x in raw.ravel()):
+            raise ragged
         if raw.ndim != len(spec.shape):
             hint = " Wrap a single example in a list to make a batch of one." if raw.ndim == len(spec.shape) - 1 else ""
             raise RequestError(f"{where}: expected rank {len(spec.shape)}, got rank {raw.ndim} with shape "
@@ -216,7 +222,8 @@ class OnnxScorer:
         if target.kind == "f":
             if kind not in "iuf":
                 raise RequestError(f"{where}: expected numbers ({target.name}), got {_kind_name(raw)}.")
-            arr = raw.astype(target)
+            with np.errstate(over="ignore"):
+                arr = raw.astype(target)
             if not np.isfinite(arr).all():
                 bad = int(arr.size - np.isfinite(arr).sum())
                 raise RequestError(f"{where}: {bad} value(s) are NaN or infinite (or overflow {target.name}); "

@@ -57,7 +57,7 @@ def init() -> None:
 @input_schema("inputs", StandardPythonParameterType(_schema_example()), convert_to_provided_type=False)
 @output_schema(StandardPythonParameterType(
     {"predictions": [0], "labels": ["0"], "probabilities": [[1.0]], "inference_ms": 0.1}))
-def run(inputs, request_headers=None):
+def run(inputs):
     """Score one request: ``{"inputs": {"<input name>": [[...]], ...}}``."""
     try:
         return scorer.score(inputs)

@@ -1,0 +1,194 @@
+"""The local endpoint: the real Azure ML inference server (azmlinfsrv) with deploy/score.py, on 127.0.0.1.
+
+One server (2 workers) serves a tiny two-input model for the whole module; the init-failure test starts
+its own. Loads are bounded to a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers.serve import EndpointError, LocalEndpoint, free_port
+from tests.unit import endpoint_models as em
+
+SCRIPT = em.DEPLOY / "score.py"
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("endpoint-model")
+    em.save(em.two_input_model(), folder)
+    with LocalEndpoint(SCRIPT, folder, workers=2, env={"MAX_BATCH": "16"}) as ep:
+        yield ep
+    assert not ep.running
+
+
+def request(batch=2, seed=0):
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(batch, 3)).round(3)
+    count = rng.integers(0, 4, size=(batch, 1))
+    return {"inputs": {"features": features.tolist(), "count": count.tolist()}}
+
+
+def expected(body):
+    scores = em.two_input_reference(body["inputs"]["features"], body["inputs"]["count"])
+    return scores.argmax(1).tolist()
+
+
+def test_the_server_listens_on_loopback_only_and_is_healthy(endpoint):
+    assert endpoint.url.startswith("http://127.0.0.1:") and endpoint.healthy()
+    assert len(endpoint.worker_pids()) == 2
+    ports = Path("/proc/net/tcp").read_text().lower()
+    assert f"00000000:{endpoint.port:04x}" not in ports, "the server must not listen on 0.0.0.0"
+
+
+def test_a_good_request_gets_predictions_probabilities_labels(endpoint):
+    body = request(4)
+    reply = endpoint.post(body)
+    assert reply.status == 200, reply.body
+    assert reply.body["predictions"] == expected(body)
+    assert reply.body["labels"] == [em.LABELS[p] for p in reply.body["predictions"]]
+    assert np.allclose(np.sum(reply.body["probabilities"], axis=1), 1, atol=1e-5)
+    assert reply.body["inference_ms"] > 0
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda i: i.pop("count"), "missing input"),
+    (lambda i: i.update(extra=[[1]]), "unknown input"),
+    (lambda i: i.update(features=[0.1, 0.2, 0.3]), "expected rank 2"),
+    (lambda i: i.update(features=[[0.1, 0.2]] * 2), "axis 1 must have size 3"),
+    (lambda i: i.update(features=[["a", "b", "c"]] * 2), "expected numbers"),
+    (lambda i: i.update(count=[[0.5], [1]]), "expected integers"),
+    (lambda i: i.update(features=[[float("nan"), 0, 0]] * 2), "NaN or infinite"),
+    (lambda i: i.update(features=[[0, 0, 0]] * 17, count=[[0]] * 17), "over the limit of 16"),
+])
+def test_a_bad_request_gets_400_naming_what_was_expected(endpoint, change, match):
+    body = request(2)
+    change(body["inputs"])
+    reply = endpoint.post(body)
+    assert reply.status == 400 and match in reply.body["error"], reply.body
+    assert reply.body["expected"] == ["features: float32[batch, 3]", "count: int64[batch, 1]"]
+
+
+@pytest.mark.parametrize("raw, content_type, status, match", [
+    (b'{"inputs": {"features": [[1, 2, 3]]', "application/json", 400, "could not be decoded as JSON"),
+    (b"", "application/json", 400, "POST body is empty"),
+    (b"[1, 2, 3]", "application/json", 400, "should be a JSON dictionary"),
+    (b'{"data": [[1, 2, 3]]}', "application/json", 400, "'inputs' parameter"),
+    (b"features=1,2,3", "text/plain", 415, "application/json"),
+])
+def test_a_malformed_body_gets_a_4xx_from_the_server(endpoint, raw, content_type, status, match):
+    reply = endpoint.post(None, raw=raw, content_type=content_type)
+    assert reply.status == status and match in reply.body["message"], reply.body
+
+
+def test_an_oversized_body_is_refused_and_the_server_stays_healthy(endpoint):
+    body = request(20_000)  # about 1 MB of JSON, far over MAX_BATCH=16
+    assert len(json.dumps(body)) > 500_000
+    reply = endpoint.post(body)
+    assert reply.status == 400 and "batch of 20000 is over the limit of 16" in reply.body["error"]
+    assert endpoint.post(request(2)).status == 200
+
+
+def test_an_internal_failure_gets_500_with_no_internals_and_a_log_line(endpoint):
+    body = request(2)
+    body["inputs"]["count"] = [[7], [1]]  # a valid int64 the model's Gather cannot handle
+    reply = endpoint.post(body)
+    assert reply.status == 500, reply.body
+    message = reply.body["error"]
+    assert "Internal error while scoring" in message and reply.headers["x-request-id"] in message
+    assert not any(word in message for word in ("Gather", "onnxruntime", "Traceback", "indices"))
+    time.sleep(0.2)
+    log = endpoint.log()
+    assert f"Scoring failed for request {reply.headers['x-request-id']}" in log and "Traceback" in log
+
+
+def test_the_openapi_document_describes_the_models_inputs(endpoint):
+    doc = endpoint.swagger()
+    assert doc["swagger"] == "2.0" and "/score" in doc["paths"]
+    example = doc["definitions"]["ServiceInput"]["example"]
+    assert example == {"inputs": {"features": [[0.0, 0.0, 0.0]], "count": [[0]]}}
+
+
+def _load(endpoint, clients, seconds, results, stop=None):
+    def client(k):
+        i = 0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not (stop and stop.is_set()):
+            body = request(1 + (i % 3), seed=1000 * k + i)
+            try:
+                reply = endpoint.post(body)
+                results.append((reply.status, reply.body.get("predictions") if reply.ok else None, expected(body)))
+            except OSError as err:
+                results.append((type(err).__name__, None, None))
+            i += 1
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def test_answers_stay_correct_under_concurrent_clients(endpoint):
+    results: list = []
+    for t in _load(endpoint, clients=8, seconds=2.0, results=results):
+        t.join()
+    assert len(results) > 50
+    assert all(status == 200 for status, _, _ in results), {s for s, _, _ in results}
+    assert all(got == want for _, got, want in results)
+
+
+def test_the_server_recovers_when_a_worker_is_killed_mid_load(endpoint):
+    before = endpoint.worker_pids()
+    results: list = []
+    threads = _load(endpoint, clients=4, seconds=3.0, results=results)
+    time.sleep(1.0)
+    os.kill(before[0], signal.SIGKILL)
+    for t in threads:
+        t.join()
+    failed = [r for r in results if r[0] != 200]
+    wrong = [r for r in results if r[0] == 200 and r[1] != r[2]]
+    print(f"worker killed mid-load: {len(failed)} failed of {len(results)} requests")
+    assert not wrong
+    assert len(failed) <= 4, failed  # at most the requests in flight on the killed worker
+    deadline = time.monotonic() + 30
+    while len(endpoint.worker_pids()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    after = endpoint.worker_pids()
+    assert len(after) == 2 and before[0] not in after, (before, after)
+    body = request(3)
+    assert all(endpoint.post(body).body["predictions"] == expected(body) for _ in range(10))
+
+
+def test_a_failing_init_stops_the_server_with_a_clear_error_not_a_hang(tmp_path):
+    empty = tmp_path / "no-model"
+    empty.mkdir()
+    start = time.monotonic()
+    ep = LocalEndpoint(SCRIPT, empty, start_timeout=60)
+    with pytest.raises(EndpointError) as info:
+        ep.start()
+    assert time.monotonic() - start < 45
+    message = str(info.value)
+    assert "exited with code" in message and "before it became healthy" in message
+    assert "User's init function failed" in message
+    assert f"No *.onnx file in the model folder '{empty}' (AZUREML_MODEL_DIR)" in message
+    assert not ep.running
+
+
+def test_stop_leaves_no_process_behind(tmp_path):
+    folder = tmp_path / "m"
+    em.save(em.regression_model(), folder)
+    ep = LocalEndpoint(SCRIPT, folder, port=free_port()).start()
+    pids = [ep.process.pid, *ep.worker_pids()]
+    ep.stop()
+    time.sleep(0.3)
+    alive = [p for p in pids if Path(f"/proc/{p}").exists() and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
+    assert not alive and not ep.healthy()

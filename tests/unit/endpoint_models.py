@@ -1,0 +1,85 @@
+"""Tiny ONNX models for the scoring script and local endpoint tests, built in code."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+LABELS = ["cat", "dog", "fish"]
+TABLE = np.array([0.0, 1.0, 2.0, 3.0], dtype=np.float32)
+
+
+def load_scoring():
+    """deploy/onnx_scoring.py as a module (it ships beside score.py, outside the helpers package)."""
+    if "onnx_scoring" in sys.modules:
+        return sys.modules["onnx_scoring"]
+    spec = importlib.util.spec_from_file_location("onnx_scoring", DEPLOY / "onnx_scoring.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["onnx_scoring"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def two_input_model(labels: list[str] | None = LABELS):
+    """``scores = features + TABLE[count]``: inputs features float[batch, 3] and count int64[batch, 1].
+
+    A ``count`` outside 0..3 passes the request checks (it is a valid int64) but makes Gather fail inside
+    ONNX Runtime: the model's own bug, which the endpoint must answer with a 500 that leaks nothing.
+    """
+    import json
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "count"], ["offset"], axis=0),
+         helper.make_node("Add", ["features", "offset"], ["scores"])],
+        "two_inputs",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 3]),
+         helper.make_tensor_value_info("count", TensorProto.INT64, ["batch", 1])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", 3])],
+        [numpy_helper.from_array(TABLE, "table")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="unit-test")
+    model.ir_version = 8
+    if labels:
+        model.metadata_props.add(key="labels", value=json.dumps(labels))
+    onnx.checker.check_model(model)
+    return model
+
+
+def two_input_reference(features: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """What :func:`two_input_model` computes (its scores), in numpy."""
+    return (np.asarray(features, np.float32) + TABLE[np.asarray(count)]).astype(np.float32)
+
+
+def regression_model():
+    """``y = 2 * x``: one float[batch, 2] input and a float[batch] output, so no classes."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "two"], ["y2"]), helper.make_node("ReduceSum", ["y2"], ["y"], axes=[1], keepdims=0)],
+        "regression",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch"])],
+        [numpy_helper.from_array(np.array([2.0], np.float32), "two")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)], producer_name="unit-test")
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    return model
+
+
+def save(model, folder: Path, layout: str = "nested") -> Path:
+    """Save ``model`` as Azure lays it out (``folder/name/1/model.onnx``) or flat (``folder/model.onnx``)."""
+    import onnx
+
+    path = folder / "toy" / "1" / "model.onnx" if layout == "nested" else folder / "model.onnx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
