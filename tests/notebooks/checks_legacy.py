@@ -1,0 +1,58 @@
+"""Checks for the legacy-framework notebooks: Chainer (15) and MXNet (16) in the legacy kernel, and their
+files run and upgraded in the main kernel (17)."""
+
+from __future__ import annotations
+
+from tests.notebooks.expectations import expect
+
+
+def _expected(records, models):
+    """The records of ``models`` (records of other names, from earlier runs of an older notebook, are ignored);
+    each must exist and pass."""
+    by_model = {r["model"]: r for r in records}
+    missing = sorted(set(models) - set(by_model))
+    assert not missing, f"no parity record for {missing}; found {sorted(by_model)}"
+    picked = [by_model[m] for m in sorted(models)]
+    failed = [r["model"] for r in picked if r["verdict"] != "pass"]
+    assert not failed, f"parity failed for {failed}"
+    return picked
+
+
+@expect("15_export_chainer")
+def _chainer(results, records):
+    assert results["opsets"] == [9, 11]
+    assert results["accuracy"] > 0.6
+    assert 0 <= results["max_abs_err"] < 1e-4
+    for r in _expected(records, {"chainer digits CNN (opset 11)", "chainer digits CNN (opset 9)"}):
+        assert r["framework"] == "chainer" and r["converter"] == "onnx_chainer" and r["kernel"] == "legacy"
+        assert r["opset"] in (9, 11) and r["label_agreement"] == 1.0
+
+
+@expect("16_export_mxnet")
+def _mxnet(results, records):
+    default = results["default_opset"]
+    assert results["opsets"] == [13, default] and default > 13
+    assert results["accuracy"] > 0.6
+    assert 0 <= results["max_abs_err"] < 1e-4
+    picked = _expected(records, {"mxnet digits CNN (opset 13)", f"mxnet digits CNN (opset {default})"})
+    for r in picked:
+        assert r["framework"] == "mxnet" and r["kernel"] == "legacy" and r["label_agreement"] == 1.0
+    assert {r["converter"] for r in picked} == {"mx.onnx.export_model", "mx.onnx MXNetGraph"}
+
+
+@expect("17_legacy_models_modern_runtime")
+def _legacy_in_main(results, records):
+    files = {"chainer": ("digits_cnn_opset11.onnx", "digits_cnn_opset9.onnx"),
+             "mxnet": ("digits_cnn_opset13.onnx", "digits_cnn_export_model.onnx")}
+    cross = _expected(records, {f"cross-kernel: {fw} {f}" for fw, names in files.items() for f in names})
+    target = results["target_opset"]
+    upgraded = _expected(records, {f"upgraded: chainer digits CNN (opset 9 -> {target})",
+                                   f"upgraded: CNTK-era stand-in (opset 9 -> {target})"})
+    assert {r["framework"] for r in cross} == {"chainer", "mxnet"} and {r["opset"] for r in cross} >= {9, 11, 13}
+    assert {r["opset"] for r in upgraded} == {target}
+    for r in cross + upgraded:
+        assert r["kernel"] == "main" and r["label_agreement"] == 1.0, r["model"]
+    assert set(results["cross_kernel"].values()) == {"pass"} and results["cross_kernel_max_abs_err"] < 1e-4
+    assert set(results["upgraded"].values()) == {"pass"}
+    assert results["restamp_checker_error"].startswith("Unrecognized attribute: ratio")
+    assert results["restamp_silent_max_abs_err"] > 0.1
