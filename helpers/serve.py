@@ -101,6 +101,17 @@ def package_model(
     return folder
 
 
+def _die_with_parent() -> None:
+    """In the server's process: ask Linux to send SIGTERM when the Python process that started it dies, so a
+    killed kernel leaves no server behind (atexit covers normal exits)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 class LocalEndpoint:
     """The Azure ML inference server serving ``script`` with the model in ``model_dir``, on 127.0.0.1.
 
@@ -110,7 +121,7 @@ class LocalEndpoint:
     workers: gunicorn worker processes, each with its own ``init()`` and ONNX Runtime session.
     env: extra environment variables for the server (e.g. ``{"MAX_BATCH": "32"}``).
     start_timeout: seconds to wait for the health probe before giving up with the log's tail.
-    log_level: the server's log level (``AZUREML_LOG_LEVEL``); ``"WARNING"`` drops the per-request lines.
+    log_level: the server's log level; ``"WARNING"`` drops the two log lines per request (load tests).
 
     >>> ep = LocalEndpoint("deploy/score.py", "build/models/endpoint", workers=2)   # doctest: +SKIP
     >>> ep.start(); ep.post({"inputs": {...}}); ep.stop()                         # doctest: +SKIP
@@ -169,10 +180,13 @@ class LocalEndpoint:
         self._log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
         env = {**os.environ, "AZUREML_LOG_LEVEL": self.log_level, "PYTHONUNBUFFERED": "1", **self.env}
         env.pop("AZUREML_MODEL_DIR", None)  # --model_dir sets it
+        if self.log_level.upper() != "INFO":
+            env["AML_APP_ROOT"] = str(self._logging_root(self.log_level.upper()))
         cmd = [sys.executable, "-c", _LAUNCH, "--entry_script", str(self.script), "--model_dir", str(self.model_dir),
                "--port", str(self.port), "--worker_count", str(self.workers)]
         self.process = subprocess.Popen(cmd, cwd=self.script.parent, env=env, stdout=self._log_file,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                        preexec_fn=_die_with_parent)
         atexit.register(self.stop)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
@@ -189,6 +203,20 @@ class LocalEndpoint:
         self.stop()
         raise EndpointError(f"The inference server did not answer GET / within {self.start_timeout:.0f} s; it was "
                             f"stopped. Server log, last lines:\n{tail}")
+
+    @staticmethod
+    def _logging_root(level: str) -> Path:
+        """An app root holding a ``logging.json`` at ``level``: the server reads its logging setup from there
+        (``AZUREML_LOG_LEVEL`` alone does not change it)."""
+        import azureml_inference_server_http as pkg
+
+        config = json.loads((Path(pkg.__file__).parent / "logging.json").read_text())
+        for section in ("handlers", "loggers"):
+            for item in config[section].values():
+                item["level"] = level
+        root = Path(tempfile.mkdtemp(prefix="azmlinfsrv-app-"))
+        (root / "logging.json").write_text(json.dumps(config))
+        return root
 
     def stop(self) -> None:
         """Stop the server and all its workers (the process group): SIGTERM, then SIGKILL after 5 s."""
@@ -253,6 +281,18 @@ class LocalEndpoint:
             if int(fields[1]) == master:
                 pids.append(int(stat.parent.name))
         return sorted(pids)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server's master and live workers, from /proc."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in ([self.process.pid] if self.running else []) + self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
+        return total
 
     # -- requests -----------------------------------------------------------------------------------
     def healthy(self) -> bool:

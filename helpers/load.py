@@ -1,0 +1,250 @@
+"""A bounded load test of the local endpoint: throughput and latency percentiles, written to build/reports.
+
+Run it with ``make load`` (or ``python -m helpers.load``). It serves the digits CNN with deploy/score.py on
+the real inference server (2 gunicorn workers by default), measures an in-process ``session.run`` as the
+floor, then drives the endpoint with 1 and with 8 concurrent clients for a few seconds each, and writes
+``build/reports/load.json`` and ``load.md``.
+
+The load generator is ``wrk`` (a compiled HTTP benchmark from Debian, requirements/apt.txt) when it is
+installed, else a Python thread pool; the report names the one used, and the machine's load average
+before and after, because a loaded machine slows every figure.
+
+>>> from helpers.load import run_load        # doctest: +SKIP
+>>> report = run_load(seconds=3)             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TARGETS", "digits_endpoint_folder", "in_process_latency", "wrk_load", "python_load", "run_load",
+           "main"]
+
+#: The issue's targets for the digits CNN, 2 workers, on a 2-core machine.
+TARGETS = {"rps_8_clients": 1000.0, "p99_ms_8_clients": 20.0, "errors": 0, "p50_gap_ms_1_client": 1.0}
+
+_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[BODY]]
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "connect": %d, "read": %d, "write": %d, "status": %d, ' ..
+    '"timeout": %d, "p50": %f, "p90": %f, "p99": %f, "p999": %f, "max": %f, "mean": %f}\\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9),
+    latency.max, latency.mean))
+end
+"""
+
+
+def digits_endpoint_folder() -> Path:
+    """The digits CNN laid out as a registered model (``build/models/endpoint/digits-cnn/1/model.onnx``),
+    with the digit names as its class labels."""
+    from helpers.models import digits_cnn_onnx
+    from helpers.paths import models_dir
+    from helpers.serve import package_model
+
+    return package_model(digits_cnn_onnx(), models_dir("endpoint"), "digits-cnn", 1,
+                         labels=[str(d) for d in range(10)])
+
+
+def _digit_request() -> dict[str, Any]:
+    from helpers import data
+
+    ds = data.load_digits(kind="images")
+    return {"inputs": {"image": ds.X_test[:1].round(4).tolist()}}
+
+
+def in_process_latency(model_dir: Path, body: dict[str, Any], repeats: int = 2000) -> dict[str, float]:
+    """Median ms of ``session.run`` alone and of the scoring script's whole ``score()`` (checks included),
+    in this process, with the same session settings as a server worker (1 thread)."""
+    import sys
+
+    import numpy as np
+
+    from helpers.paths import repo_root
+
+    sys.path.insert(0, str(repo_root() / "deploy"))
+    try:
+        import onnx_scoring
+    finally:
+        sys.path.pop(0)
+    scorer = onnx_scoring.OnnxScorer(onnx_scoring.find_model(model_dir))
+    arrays = scorer.parse(body["inputs"])
+    times_run, times_score = [], []
+    for _ in range(200):
+        scorer.session.run(None, arrays)
+    for _ in range(repeats):
+        t = time.perf_counter()
+        scorer.session.run(None, arrays)
+        times_run.append(time.perf_counter() - t)
+    for _ in range(repeats // 2):
+        t = time.perf_counter()
+        scorer.score(body["inputs"])
+        times_score.append(time.perf_counter() - t)
+    return {"session_run_p50_ms": float(np.median(times_run) * 1e3),
+            "score_p50_ms": float(np.median(times_score) * 1e3)}
+
+
+def wrk_load(url: str, body: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
+    """Drive ``url`` with wrk: ``clients`` connections for ``seconds``; latencies in ms."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(_LUA.replace("[[BODY]]", "[==[" + json.dumps(body) + "]==]"))
+        script = f.name
+    try:
+        threads = max(1, min(clients, 2))
+        cmd = ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{max(1, round(seconds))}s", "--timeout", "5s", "-s", script, url]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout
+    finally:
+        os.unlink(script)
+    match = re.search(r"WRKJSON (\{.*\})", out)
+    if not match:
+        raise RuntimeError(f"wrk printed no summary; its output was:\n{out}")
+    raw = json.loads(match.group(1))
+    errors = raw["connect"] + raw["read"] + raw["write"] + raw["status"] + raw["timeout"]
+    return {"generator": "wrk", "clients": clients, "seconds": raw["duration_us"] / 1e6, "requests": raw["requests"],
+            "errors": errors, "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+            "p50_ms": raw["p50"] / 1e3, "p90_ms": raw["p90"] / 1e3, "p99_ms": raw["p99"] / 1e3,
+            "p999_ms": raw["p999"] / 1e3, "max_ms": raw["max"] / 1e3}
+
+
+def python_load(url: str, body: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
+    """The same measurement with Python threads (http.client); slower than wrk, so it may be the bottleneck."""
+    import numpy as np
+
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    payload = json.dumps(body).encode()
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client() -> None:
+        mine, bad = [], 0
+        while time.monotonic() < deadline:
+            t = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection(host, int(port), timeout=5)
+                conn.request("POST", "/score", payload, {"Content-Type": "application/json"})
+                ok = conn.getresponse().status == 200
+                conn.close()
+            except OSError:
+                ok = False
+            mine.append(time.perf_counter() - t)
+            bad += not ok
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    ms = np.array(latencies) * 1e3
+    return {"generator": "python", "clients": clients, "seconds": elapsed, "requests": len(ms), "errors": errors[0],
+            "rps": len(ms) / elapsed, "p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
+            "p99_ms": float(np.percentile(ms, 99)), "p999_ms": float(np.percentile(ms, 99.9)),
+            "max_ms": float(ms.max())}
+
+
+def run_load(workers: int = 2, clients: tuple[int, ...] = (1, 8), seconds: float = 5.0,
+             generator: str = "auto", write: bool = True) -> dict[str, Any]:
+    """Serve the digits CNN locally and measure it; returns the report (and writes it to build/reports)."""
+    from helpers.paths import repo_root, reports_dir
+    from helpers.report import Table, write_json
+    from helpers.serve import LocalEndpoint
+
+    if generator == "auto":
+        generator = "wrk" if shutil.which("wrk") else "python"
+    if generator == "wrk" and not shutil.which("wrk"):
+        raise RuntimeError("wrk is not installed: run `apt-get install wrk` (requirements/apt.txt lists it) or "
+                           "pass --generator python.")
+    drive = wrk_load if generator == "wrk" else python_load
+    model_dir = digits_endpoint_folder()
+    body = _digit_request()
+    floor = in_process_latency(model_dir, body)
+    load_before = os.getloadavg()
+    runs = []
+    with LocalEndpoint(repo_root() / "deploy" / "score.py", model_dir, workers=workers, log_level="WARNING") as ep:
+        check = ep.post(body)
+        if check.status != 200:
+            raise RuntimeError(f"The endpoint answered {check.status}: {check.body}")
+        drive(ep.scoring_uri, body, 2, 1.0)  # warm up both workers
+        for n in clients:
+            cpu = ep.cpu_seconds()
+            run = drive(ep.scoring_uri, body, n, seconds)
+            run["server_cpu_ms_per_request"] = (ep.cpu_seconds() - cpu) * 1e3 / max(run["requests"], 1)
+            runs.append(run)
+    load_after = os.getloadavg()
+    by_clients = {r["clients"]: r for r in runs}
+    verdicts = {}
+    if 8 in by_clients:
+        r8 = by_clients[8]
+        verdicts["rps_8_clients"] = (round(r8["rps"], 1), r8["rps"] >= TARGETS["rps_8_clients"])
+        verdicts["p99_ms_8_clients"] = (round(r8["p99_ms"], 2), r8["p99_ms"] <= TARGETS["p99_ms_8_clients"])
+    if 1 in by_clients:
+        gap = by_clients[1]["p50_ms"] - floor["session_run_p50_ms"]
+        verdicts["p50_gap_ms_1_client"] = (round(gap, 3), gap <= TARGETS["p50_gap_ms_1_client"])
+    total_errors = sum(r["errors"] for r in runs)
+    verdicts["errors"] = (total_errors, total_errors == 0)
+    report = {
+        "model": "digits CNN (build/models/endpoint/digits-cnn/1/model.onnx)", "workers": workers,
+        "generator": generator, "cores": os.cpu_count(), "load_avg_before": [round(x, 2) for x in load_before],
+        "load_avg_after": [round(x, 2) for x in load_after], **floor, "runs": runs,
+        "targets": {k: {"target": TARGETS[k], "measured": v[0], "met": v[1]} for k, v in verdicts.items()},
+    }
+    cpu_ms = max(r["server_cpu_ms_per_request"] for r in runs)
+    report["idle_capacity_estimate_rps"] = round(1e3 * (os.cpu_count() or 1) / cpu_ms, 0) if cpu_ms else None
+    table = Table(runs, columns=["clients", "generator", "requests", "errors", "rps", "p50_ms", "p90_ms", "p99_ms",
+                                 "max_ms", "server_cpu_ms_per_request"],
+                  title=f"Local endpoint load: digits CNN, {workers} workers")
+    table.notes.append(f"in-process session.run p50 {floor['session_run_p50_ms']:.3f} ms, score() p50 "
+                       f"{floor['score_p50_ms']:.3f} ms; load average before {report['load_avg_before'][0]} "
+                       f"after {report['load_avg_after'][0]} on {os.cpu_count()} cores")
+    table.notes.append(f"server CPU per request {cpu_ms:.2f} ms: on an otherwise idle machine with "
+                       f"{os.cpu_count()} cores the server alone could not exceed about "
+                       f"{report['idle_capacity_estimate_rps']:.0f} requests/s (an upper bound, not a measurement)")
+    targets = Table([{"target": k, "wanted": TARGETS[k], "measured": v[0], "met": v[1]} for k, v in verdicts.items()],
+                    title="Targets")
+    report["text"] = table.to_text() + "\n\n" + targets.to_text()
+    if write:
+        folder = reports_dir()
+        write_json(folder / "load.json", {k: v for k, v in report.items() if k != "text"})
+        (folder / "load.md").write_text(table.to_markdown() + "\n\n" + targets.to_markdown() + "\n")
+        report["paths"] = [str(folder / "load.json"), str(folder / "load.md")]
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.load [--workers 2] [--clients 1,8] [--seconds 5] [--generator auto|wrk|python]``"""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", default="1,8", help="comma-separated client counts")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per client count")
+    parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    args = parser.parse_args(argv)
+    report = run_load(args.workers, tuple(int(c) for c in args.clients.split(",")), args.seconds, args.generator)
+    print(report["text"])
+    print("\nwritten:", ", ".join(report.get("paths", [])))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
