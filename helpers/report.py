@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Table", "format_value", "append_jsonl", "read_jsonl", "write_json", "glue", "glued"]
+__all__ = ["Table", "format_value", "append_jsonl", "read_jsonl", "write_json", "glue", "glued", "replace_section"]
 
 
 def format_value(value: Any) -> str:
@@ -149,3 +149,22 @@ def glued(notebook: str) -> dict[str, Any]:
 
     path = build_dir("results") / f"{notebook}.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def replace_section(path: str | os.PathLike[str], name: str, text: str) -> bool:
+    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` in a file.
+
+    Returns False (and changes nothing) when the file has no such markers.
+
+    >>> replace_section("README.md", "parity", "| ... |")   # doctest: +SKIP
+    True
+    """
+    path = Path(path)
+    content = path.read_text(encoding="utf-8")
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in content or end not in content:
+        return False
+    head, rest = content.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{text.strip()}\n{end}{tail}", encoding="utf-8")
+    return True

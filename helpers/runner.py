@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.paths import build_dir, repo_root
-from helpers.report import Table, write_json
+from helpers.report import Table, replace_section, write_json
 from helpers.verify import NOTEBOOK_ENV
 
 __all__ = [
@@ -247,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="quick mode: shrink epochs and data, as the tests do")
     parser.add_argument("--no-html", action="store_true", help="skip the HTML renders")
     parser.add_argument("--cell-timeout", type=int, default=900, help="seconds one cell may run (default 900)")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="copy the parity table into README.md (between its parity markers)")
     args = parser.parse_args(argv)
 
     runs = run_workbook(discover_notebooks(select=args.select), quick=args.quick, html=not args.no_html,
@@ -264,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if parity_records():
         md, _ = write_parity_report()
         print(f"\nParity report: {md}")
+        if args.update_readme and replace_section(repo_root() / "README.md", "parity", md.read_text(encoding="utf-8")):
+            print("Copied the parity table into README.md")
     failed = [r for r in runs if not r.ok]
     for r in failed:
         print("\n" + r.describe(), file=sys.stderr)

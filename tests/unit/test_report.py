@@ -54,3 +54,11 @@ def test_importing_every_helpers_module_loads_no_framework():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"importing helpers loaded {out.stdout.strip()}"
+
+
+def test_replace_section_swaps_only_the_marked_text(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text("intro\n<!-- parity:start -->\nold\n<!-- parity:end -->\noutro\n")
+    assert report.replace_section(path, "parity", "| new |")
+    assert path.read_text() == "intro\n<!-- parity:start -->\n| new |\n<!-- parity:end -->\noutro\n"
+    assert not report.replace_section(path, "benchmark", "x")
