@@ -1,0 +1,316 @@
+"""Running ONNX models with ONNX Runtime: sessions, metadata, inputs checked before ``run``, post-processing.
+
+ONNX Runtime's own errors for a wrong input are accurate but terse ("Unexpected input data type",
+"Invalid rank for input", "Required inputs (['x']) are missing"). :func:`validate_inputs` checks a
+feed against the session's declared inputs *before* calling ``run`` and raises :class:`InputError`
+naming the input, what it expects (dtype and shape with symbolic dimensions), what arrived, and the
+fix. :class:`Session` wraps an ``InferenceSession`` and does that on every call.
+Introduced in notebooks/30_inference_onnxruntime.ipynb.
+
+>>> import numpy as np
+>>> from helpers.runtime import softmax, top_k
+>>> top_k(softmax(np.array([[1.0, 3.0, 2.0]])), k=2, labels=["a", "b", "c"])[0]
+[('b', 0.665), ('c', 0.245)]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "InputError",
+    "ONNX_TO_NUMPY",
+    "make_session",
+    "Session",
+    "validate_inputs",
+    "io_table",
+    "model_metadata",
+    "add_metadata",
+    "labels_from_metadata",
+    "softmax",
+    "top_k",
+    "capture_error",
+    "make_two_io_model",
+]
+
+#: ONNX Runtime's type strings and the numpy dtype each needs.
+ONNX_TO_NUMPY = {
+    "tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16,
+    "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int16)": np.int16, "tensor(int8)": np.int8,
+    "tensor(uint8)": np.uint8, "tensor(uint16)": np.uint16, "tensor(uint32)": np.uint32,
+    "tensor(uint64)": np.uint64, "tensor(bool)": np.bool_, "tensor(string)": np.str_,
+}
+
+_OPT_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
+               "all": "ORT_ENABLE_ALL"}
+
+
+class InputError(ValueError):
+    """A feed does not fit the model's declared inputs (name, dtype, rank or a fixed dimension)."""
+
+
+def make_session(
+    model: Any,
+    *,
+    intra_op_threads: int = 0,
+    inter_op_threads: int = 0,
+    parallel: bool = False,
+    optimization: str = "all",
+    optimized_path: str | os.PathLike[str] | None = None,
+    profile_prefix: str | os.PathLike[str] | None = None,
+    memory_arena: bool = True,
+    spinning: bool | None = None,
+    providers: Sequence[str] = ("CPUExecutionProvider",),
+) -> Any:
+    """An ``onnxruntime.InferenceSession`` with the common ``SessionOptions`` as arguments.
+
+    model: an ONNX file path, ``ModelProto`` or serialized bytes.
+    intra_op_threads: threads inside one operator (0 = ONNX Runtime's default, one per core).
+    inter_op_threads: threads running independent operators at once (only with ``parallel=True``).
+    parallel: ``ORT_PARALLEL`` execution mode instead of ``ORT_SEQUENTIAL``.
+    optimization: graph optimization level, one of ``disable``, ``basic``, ``extended``, ``all``.
+    optimized_path: also write the optimized graph to this file.
+    profile_prefix: turn the profiler on; the trace is written to ``<prefix>_<date>.json`` by
+        ``session.end_profiling()``.
+    memory_arena: keep freed buffers in ONNX Runtime's arena for reuse (faster, holds memory).
+    spinning: whether idle intra-op threads spin waiting for work (``None`` = ONNX Runtime's default, on);
+        turn it off when other work shares the cores.
+    """
+    import onnxruntime as ort
+
+    if optimization not in _OPT_LEVELS:
+        raise ValueError(f"optimization={optimization!r} is not one of {sorted(_OPT_LEVELS)}.")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = int(intra_op_threads)
+    opts.inter_op_num_threads = int(inter_op_threads)
+    opts.execution_mode = ort.ExecutionMode.ORT_PARALLEL if parallel else ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _OPT_LEVELS[optimization])
+    if optimized_path is not None:
+        Path(optimized_path).parent.mkdir(parents=True, exist_ok=True)
+        opts.optimized_model_filepath = str(optimized_path)
+    if profile_prefix is not None:
+        Path(profile_prefix).parent.mkdir(parents=True, exist_ok=True)
+        opts.enable_profiling = True
+        opts.profile_file_prefix = str(profile_prefix)
+    opts.enable_cpu_mem_arena = bool(memory_arena)
+    if spinning is not None:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
+    if hasattr(model, "SerializeToString"):
+        model = model.SerializeToString()
+    elif isinstance(model, (str, os.PathLike)):
+        if not Path(model).exists():
+            raise FileNotFoundError(f"No ONNX file at {model}; run the notebook or step that exports it first.")
+        model = str(model)
+    return ort.InferenceSession(model, sess_options=opts, providers=list(providers))
+
+
+def _shape_text(shape: Sequence[Any]) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def validate_inputs(session: Any, feeds: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Check ``feeds`` against the session's inputs; return them as arrays or raise :class:`InputError`.
+
+    Checks, in order: unknown names, missing inputs, dtype, rank, and every fixed dimension
+    (symbolic ones such as ``batch`` accept any size). The message names the input, what the model
+    declares, what arrived, and how to fix it. Nothing is cast silently.
+    """
+    if not isinstance(feeds, Mapping):
+        raise InputError(
+            f"Pass the inputs as a dict {{input name: array}}, not {type(feeds).__name__}; "
+            f"this model's inputs are {[i.name for i in session.get_inputs()]}."
+        )
+    declared = {i.name: i for i in session.get_inputs()}
+    unknown = sorted(set(feeds) - set(declared))
+    missing = [n for n in declared if n not in feeds]
+    if unknown or missing:
+        expected = "; ".join(f"{n}: {i.type} {_shape_text(i.shape)}" for n, i in declared.items())
+        parts = []
+        if missing:
+            parts.append(f"missing input(s) {missing}")
+        if unknown:
+            parts.append(f"unknown input(s) {unknown}")
+        raise InputError(f"{' and '.join(parts).capitalize()}. The model expects {expected}. "
+                         "Feed one array per expected name.")
+    out = {}
+    for name, meta in declared.items():
+        value = feeds[name]
+        arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+        want = ONNX_TO_NUMPY.get(meta.type)
+        if want is not None and arr.dtype.type is not np.dtype(want).type and not (
+                want is np.str_ and arr.dtype.kind in "UO"):
+            raise InputError(
+                f"Input {name!r} expects {meta.type} (numpy {np.dtype(want).name}) with shape "
+                f"{_shape_text(meta.shape)}, but got {arr.dtype} with shape {list(arr.shape)}. "
+                f"Convert it first: x.astype(np.{np.dtype(want).name})."
+            )
+        if len(meta.shape) != arr.ndim:
+            raise InputError(
+                f"Input {name!r} expects rank {len(meta.shape)} {_shape_text(meta.shape)}, but got rank "
+                f"{arr.ndim} with shape {list(arr.shape)}. Reshape it, e.g. add the batch axis with x[None]."
+            )
+        for axis, (dim, got) in enumerate(zip(meta.shape, arr.shape)):
+            if isinstance(dim, int) and dim > 0 and dim != got:
+                raise InputError(
+                    f"Input {name!r} expects shape {_shape_text(meta.shape)}, but axis {axis} has size {got} "
+                    f"(shape {list(arr.shape)}). Only symbolic dimensions may vary."
+                )
+        out[name] = arr
+    return out
+
+
+class Session:
+    """An ``InferenceSession`` that checks inputs first and returns outputs by name.
+
+    >>> s = Session("model.onnx")                       # doctest: +SKIP
+    >>> s.run({"image": x})["logits"].shape             # doctest: +SKIP
+    (1, 10)
+    """
+
+    def __init__(self, model: Any, **options: Any) -> None:
+        import onnxruntime as ort
+
+        self.session = model if isinstance(model, ort.InferenceSession) else make_session(model, **options)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def run(self, feeds: Mapping[str, Any], outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Validate ``feeds``, run, and return ``{output name: array}`` (all outputs when ``outputs`` is empty)."""
+        names = list(outputs) if outputs else self.output_names
+        unknown = [n for n in names if n not in self.output_names]
+        if unknown:
+            raise InputError(f"The model has no output {unknown}; its outputs are {self.output_names}.")
+        return dict(zip(names, self.session.run(names, validate_inputs(self.session, feeds))))
+
+    def __call__(self, *arrays: Any, **feeds: Any) -> dict[str, np.ndarray]:
+        """Run with arrays in input order, or with keyword arguments named like the inputs."""
+        if arrays:
+            if len(arrays) != len(self.input_names):
+                raise InputError(f"The model takes {len(self.input_names)} inputs {self.input_names}; "
+                                 f"{len(arrays)} were given positionally.")
+            feeds = dict(zip(self.input_names, arrays)) | feeds
+        return self.run(feeds)
+
+    def __repr__(self) -> str:
+        return f"Session(inputs={self.input_names}, outputs={self.output_names})"
+
+
+def io_table(session: Any) -> Any:
+    """A :class:`helpers.report.Table` of the session's inputs and outputs: name, type, shape."""
+    from helpers.report import Table
+
+    rows = [{"kind": kind, "name": a.name, "type": a.type, "shape": _shape_text(a.shape)}
+            for kind, args in (("input", session.get_inputs()), ("output", session.get_outputs())) for a in args]
+    return Table(rows, title="Inputs and outputs (? or a name = any size)")
+
+
+def model_metadata(session: Any) -> dict[str, Any]:
+    """What ``session.get_modelmeta()`` knows: producer, graph name, description, domain, version, custom map."""
+    meta = session.get_modelmeta()
+    return {"producer": meta.producer_name, "graph_name": meta.graph_name, "description": meta.description,
+            "domain": meta.domain, "version": meta.version, "custom": dict(meta.custom_metadata_map)}
+
+
+def add_metadata(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    description: str | None = None,
+    labels: Sequence[str] | None = None,
+    **properties: str,
+) -> Path:
+    """Copy an ONNX file, adding a description, class labels (as JSON under ``labels``) and other properties.
+
+    ONNX Runtime returns them from ``get_modelmeta()``: the description as ``.description``, the rest
+    in ``.custom_metadata_map``.
+    """
+    import onnx
+
+    model = onnx.load(str(src))
+    if description is not None:
+        model.doc_string = description
+    props = dict(properties)
+    if labels is not None:
+        props["labels"] = json.dumps(list(labels))
+    keep = [p for p in model.metadata_props if p.key not in props]
+    del model.metadata_props[:]
+    model.metadata_props.extend(keep)
+    for key, value in props.items():
+        model.metadata_props.add(key=key, value=str(value))
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(dst))
+    return Path(dst)
+
+
+def labels_from_metadata(session: Any, key: str = "labels") -> list[str]:
+    """The class labels stored as JSON in the model's custom metadata; a clear error if absent."""
+    custom = session.get_modelmeta().custom_metadata_map
+    if key not in custom:
+        raise KeyError(f"The model has no {key!r} metadata (it has {sorted(custom)}); add it with "
+                       "helpers.runtime.add_metadata(src, dst, labels=[...]).")
+    return list(json.loads(custom[key]))
+
+
+def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax.
+
+    >>> softmax(np.array([0.0, 0.0])).tolist()
+    [0.5, 0.5]
+    """
+    z = np.asarray(scores, dtype=np.float64)
+    z = np.exp(z - z.max(axis=axis, keepdims=True))
+    return z / z.sum(axis=axis, keepdims=True)
+
+
+def top_k(probabilities: np.ndarray, k: int = 3, labels: Sequence[str] | None = None) -> list[list[tuple[Any, float]]]:
+    """For each row, the ``k`` most likely ``(label, probability)`` pairs, best first (probabilities rounded to 3)."""
+    p = np.atleast_2d(np.asarray(probabilities))
+    k = min(k, p.shape[-1])
+    order = np.argsort(-p, axis=-1, kind="stable")[:, :k]
+    return [[(labels[j] if labels is not None else int(j), round(float(row[j]), 3)) for j in idx]
+            for row, idx in zip(p, order)]
+
+
+def capture_error(fn: Any, *args: Any, **kwargs: Any) -> str:
+    """Call ``fn`` and return ``"<ExceptionType>: <first line of the message>"``; raise if it does not fail."""
+    try:
+        fn(*args, **kwargs)
+    except Exception as err:  # noqa: BLE001 - showing any error is the point
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        return f"{type(err).__name__}: {first}"
+    raise AssertionError(f"{getattr(fn, '__name__', fn)} did not raise; the example expected an error.")
+
+
+def make_two_io_model(opset: int = 21) -> Any:
+    """A tiny model with two inputs and two outputs, built with ``onnx.helper``.
+
+    Inputs ``features`` (float32, [batch, 4]) and ``weights`` (float32, [4]); outputs ``weighted_sum``
+    (float32, [batch]) and ``is_positive`` (bool, [batch]).
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["features", "weights"], ["weighted"]),
+         helper.make_node("ReduceSum", ["weighted", "axes"], ["weighted_sum"], keepdims=0),
+         helper.make_node("Greater", ["weighted_sum", "zero"], ["is_positive"])],
+        "two_in_two_out",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 4]),
+         helper.make_tensor_value_info("weights", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("weighted_sum", TensorProto.FLOAT, ["batch"]),
+         helper.make_tensor_value_info("is_positive", TensorProto.BOOL, ["batch"])],
+        initializer=[helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
+                     helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="helpers.runtime", doc_string="Weighted sum and its sign.")
+    model.ir_version = min(model.ir_version, 10)
+    onnx.checker.check_model(model)
+    return model

@@ -1,0 +1,42 @@
+"""Checks for the inference and performance notebooks (30-39)."""
+
+from __future__ import annotations
+
+from tests.notebooks.expectations import expect, verdicts
+
+
+@expect("30_inference_onnxruntime")
+def _inference(results, records):
+    assert results["labels"] == [f"digit {i}" for i in range(10)]
+    assert results["metadata"]["description"].startswith("Handwritten digit")
+    assert results["run_variants_agree"] and results["two_io_ok"]
+    assert results["batch_max_err"] < 1e-4 and results["accuracy"] > 0.85
+    raw, helpful = results["raw_errors"], results["helpful_errors"]
+    assert set(raw) == set(helpful) == {"wrong dtype (float64)", "wrong rank (no batch axis)", "missing input"}
+    assert not any(msg.startswith("InputError") for msg in raw.values())  # ONNX Runtime's own errors
+    for mistake, msg in helpful.items():
+        assert msg.startswith("InputError"), (mistake, msg)
+    assert "'image'" in helpful["wrong dtype (float64)"] and "float32" in helpful["wrong dtype (float64)"]
+    assert "rank 4" in helpful["wrong rank (no batch axis)"]
+    assert "['weights']" in helpful["missing input"]
+    assert verdicts(records) == {"digits CNN with metadata": "pass"}
+
+
+@expect("31_performance_tuning")
+def _performance(results, records):
+    assert verdicts(records) == {
+        "digits CNN optimized (basic, saved)": "pass",
+        "digits CNN optimized (all, saved)": "pass",
+        "digits CNN (PyTorch vs ORT)": "pass",
+        "Keras digits (tf2onnx)": "pass",
+    }
+    assert results["io_binding_same"] is True
+    nodes = results["optimized_nodes"]
+    assert nodes["extended"] < nodes["disable"], nodes  # fusions shrink the graph
+    assert results["top_operator"] in {"Conv", "FusedConv", "Gemm", "FusedGemm"}
+    speed = results["speedups"]
+    # Generous ratios only: the machine may be busy (the targets themselves are measured by `make benchmark`).
+    assert speed["digits_b1_vs_torch"] > 2 and speed["keras_b1_vs_predict"] > 2, speed
+    for path in results["report_files"].values():
+        assert path.endswith((".md", ".json", ".png"))
+    assert "cores" in results["machine"]
