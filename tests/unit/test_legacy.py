@@ -1,0 +1,136 @@
+"""helpers.legacy: export manifests that carry ONNX files and reference outputs between kernels (both kernels);
+the Chainer and MXNet helpers run where those frameworks are installed (the legacy kernel)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+
+from helpers import legacy
+from helpers.verify import compare_outputs, run_onnx
+from tests.unit.models import linear_model, linear_reference
+
+X = np.random.RandomState(0).rand(8, 4).astype(np.float32)
+
+
+def _export(framework="chainer", opsets=(9, 13)):
+    folder = legacy.export_dir(framework)
+    models = []
+    for opset in opsets:
+        onnx.save(linear_model(opset=opset), str(folder / f"linear_opset{opset}.onnx"))
+        models.append(legacy.ExportedModel(f"linear_opset{opset}.onnx", opset, "unit-test", "1.0"))
+    ref = linear_reference(X)
+    path = legacy.write_export_manifest(folder, framework=framework, framework_version="7.8.1", models=models,
+                                        inputs={"x": X}, outputs={"scores": ref["scores"]}, notebook="99_demo")
+    return folder, path
+
+
+def test_a_manifest_round_trips_models_inputs_and_reference_outputs(tmp_build):
+    folder, path = _export()
+    assert path == folder / legacy.MANIFEST and folder == tmp_build / "models" / "legacy" / "chainer"
+    export = legacy.read_export_manifest("chainer")
+    assert export.framework == "chainer" and export.framework_version == "7.8.1" and export.notebook == "99_demo"
+    np.testing.assert_array_equal(export.inputs["x"], X)
+    np.testing.assert_array_equal(export.outputs["scores"], linear_reference(X)["scores"])
+    assert [m.opset for m in export.models] == [9, 13] and export.model(opset=13).path.exists()
+    assert export.environment["numpy"] == np.__version__
+    result = compare_outputs(export.outputs, run_onnx(export.model(9).path, export.inputs), rtol=1e-6, atol=1e-6)
+    assert result.passed, result
+    manifest = json.loads(path.read_text())
+    assert manifest["inputs"] == {"x": {"shape": [8, 4], "dtype": "float32"}}
+    assert len(manifest["models"][0]["sha256"]) == 64
+
+
+def test_asking_for_an_opset_the_export_lacks_names_the_ones_it_has(tmp_build):
+    _export()
+    with pytest.raises(KeyError, match=r"has opsets \[9, 13\], not 11"):
+        legacy.read_export_manifest("chainer").model(opset=11)
+
+
+def test_a_missing_export_names_the_notebook_that_makes_it(tmp_build):
+    with pytest.raises(legacy.MissingExportError, match=r"manifest.json does not exist\. Run notebooks/16_export_mxnet"):
+        legacy.read_export_manifest("mxnet")
+    with pytest.raises(legacy.MissingExportError, match="15_export_chainer.ipynb in the legacy kernel"):
+        legacy.load_legacy_exports(("chainer",), regenerate=False)
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda folder: (folder / "linear_opset9.onnx").write_bytes(b"edited"), "changed after its manifest was written"),
+    (lambda folder: (folder / "linear_opset13.onnx").unlink(), "the model file .*linear_opset13.onnx is missing"),
+    (lambda folder: (folder / legacy.REFERENCE).unlink(), "the reference outputs .* are missing"),
+    (lambda folder: (folder / legacy.MANIFEST).write_text("{"), "is not valid JSON"),
+])
+def test_a_damaged_or_stale_export_is_refused_with_the_fix(tmp_build, damage, message):
+    folder, _ = _export()
+    damage(folder)
+    with pytest.raises(legacy.MissingExportError, match=message + r".*Run notebooks/15_export_chainer"):
+        legacy.read_export_manifest("chainer")
+
+
+def test_a_manifest_is_only_written_for_models_that_exist(tmp_build):
+    with pytest.raises(FileNotFoundError, match="save the ONNX file into"):
+        legacy.write_export_manifest(legacy.export_dir("mxnet"), framework="mxnet", framework_version="1.9.1",
+                                     models=[legacy.ExportedModel("nope.onnx", 13, "x", "1")],
+                                     inputs={"x": X}, outputs={"y": X})
+    with pytest.raises(ValueError, match="at least one exported model"):
+        legacy.write_export_manifest(legacy.export_dir("mxnet"), framework="mxnet", framework_version="1.9.1",
+                                     models=[], inputs={"x": X}, outputs={"y": X})
+
+
+def test_unknown_frameworks_are_refused():
+    with pytest.raises(ValueError, match=r"Unknown legacy frameworks \['cntk'\]; choose from \['chainer', 'mxnet'\]"):
+        legacy.load_legacy_exports(("cntk",))
+
+
+def test_the_exports_table_has_a_row_per_file(tmp_build):
+    _export()
+    table = legacy.exports_table({"chainer": legacy.read_export_manifest("chainer")})
+    assert [r["opset"] for r in table.rows] == [9, 13] and table.rows[0]["samples"] == 8
+
+
+def test_chainer_trains_exports_and_matches_onnx_runtime(tmp_path):
+    chainer = pytest.importorskip("chainer", reason="Chainer lives in the legacy kernel; its unit-test run covers this")
+    import chainer.links as L
+    import onnx_chainer
+
+    legacy.quiet_legacy_warnings()
+    rng = np.random.RandomState(0)
+    X_train, y_train = rng.rand(64, 6).astype(np.float32), rng.randint(0, 3, 64)
+    np.random.seed(0)  # noqa: NPY002 - Chainer initializes from numpy's global generator
+    model = chainer.Sequential(L.Linear(6, 3))
+    losses = legacy.train_chainer_classifier(model, X_train, y_train, epochs=3, progress=False)
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    path = tmp_path / "linear.onnx"
+    with chainer.using_config("train", False):
+        onnx_chainer.export(model, X_train[:1], filename=str(path), opset_version=9, input_names=["x"],
+                            output_names=["y"], input_shapes=[("batch", 6)])
+    result = compare_outputs([legacy.chainer_predict(model, X_train)], [run_onnx(path, X_train)["y"]])
+    assert result.passed, result
+
+
+def test_gluon_trains_and_exports_at_the_chosen_opset(tmp_path):
+    mx = pytest.importorskip("mxnet", reason="MXNet lives in the legacy kernel; its unit-test run covers this")
+    from mxnet import gluon
+
+    legacy.quiet_legacy_warnings()
+    rng = np.random.RandomState(0)
+    X_train, y_train = rng.rand(64, 1, 4, 4).astype(np.float32), rng.randint(0, 3, 64)
+    mx.random.seed(0)
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Conv2D(4, kernel_size=3, padding=1, activation="relu"), gluon.nn.Flatten(), gluon.nn.Dense(3))
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    losses = legacy.train_gluon_classifier(net, X_train, y_train, epochs=3, progress=False)
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    path = legacy.export_gluon_onnx(net, tmp_path / "net.onnx", (1, 1, 4, 4), opset=13)
+    model = onnx.load(str(path))
+    assert model.opset_import[0].version == 13 and model.ir_version == 7
+    assert model.graph.input[0].name == "image" and model.graph.output[0].name == "logits"  # then the weights
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    result = compare_outputs([legacy.gluon_predict(net, X_train)], [run_onnx(path, X_train)["logits"]])
+    assert result.passed, result
+    with pytest.raises(ValueError, match="exports opsets 12 to"):
+        legacy.export_gluon_onnx(net, tmp_path / "old.onnx", (1, 1, 4, 4), opset=11)
