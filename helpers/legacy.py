@@ -236,15 +236,18 @@ def load_legacy_exports(
         try:
             found[framework] = read_export_manifest(framework)
             continue
-        except MissingExportError:
+        except MissingExportError as err:
             if not regenerate:
                 raise
+            reason = str(err).split(". Run ")[0]
         from helpers.runner import execute_notebook
 
         notebook = repo_root() / "notebooks" / f"{PRODUCERS[framework]}.ipynb"
+        print(f"{reason}.\nRunning {notebook.name} in its kernel to regenerate it ...", flush=True)
         run = execute_notebook(notebook, parameters={"quick": quick})  # raises KernelNotFoundError without legacy
         if not run.ok:
             raise MissingExportError(f"Regenerating the {framework} export failed. {run.describe()}")
+        print(f"... done in {run.seconds:.0f} s (executed copy: {run.output}).", flush=True)
         found[framework] = read_export_manifest(framework)
     return found
 

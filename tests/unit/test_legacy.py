@@ -134,3 +134,34 @@ def test_gluon_trains_and_exports_at_the_chosen_opset(tmp_path):
     assert result.passed, result
     with pytest.raises(ValueError, match="exports opsets 12 to"):
         legacy.export_gluon_onnx(net, tmp_path / "old.onnx", (1, 1, 4, 4), opset=11)
+
+
+def test_regenerate_runs_the_producing_notebook_once_when_its_export_is_missing(tmp_build, monkeypatch, capsys):
+    from helpers import runner
+
+    calls = []
+
+    def fake_execute(path, parameters=None, **_):
+        calls.append((path.name, parameters))
+        _export("chainer")
+        return runner.NotebookRun(path.stem, "onnx-workbook-legacy", 1.0, "ok", output=path)
+
+    monkeypatch.setattr(runner, "execute_notebook", fake_execute)
+    exports = legacy.load_legacy_exports(("chainer",), regenerate=True, quick=True)
+    assert calls == [("15_export_chainer.ipynb", {"quick": True})]
+    assert "manifest.json does not exist.\nRunning 15_export_chainer.ipynb" in capsys.readouterr().out
+    assert exports["chainer"].models[0].opset == 9
+    legacy.load_legacy_exports(("chainer",), regenerate=True)
+    assert len(calls) == 1, "an intact export is not regenerated"
+
+
+def test_a_failed_regeneration_says_which_notebook_and_cell_failed(tmp_build, monkeypatch):
+    from helpers import runner
+
+    def failing_execute(path, parameters=None, **_):
+        return runner.NotebookRun(path.stem, "onnx-workbook-legacy", 1.0, "failed", cell_index=3, error="ValueError: boom")
+
+    monkeypatch.setattr(runner, "execute_notebook", failing_execute)
+    with pytest.raises(legacy.MissingExportError, match="Regenerating the mxnet export failed. 16_export_mxnet failed "
+                                                        "in code cell 3 .*ValueError: boom"):
+        legacy.load_legacy_exports(("mxnet",), regenerate=True)
