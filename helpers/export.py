@@ -1,0 +1,489 @@
+"""Export PyTorch and TensorFlow/Keras models to ONNX in one call, with metadata, and look at the files.
+
+Each exporter wrapper returns an :class:`ExportResult` (the path, the files to ship, the warnings, the
+time it took) and can stamp a description and metadata props into the model. The Keras wrapper carries
+the workaround for tf2onnx 1.17 with Keras 3 ``Sequential`` models (``KeyError: 'keras_tensor_N'``,
+upstream https://github.com/onnx/tensorflow-onnx/issues/2448). Introduced in
+notebooks/10_export_pytorch.ipynb and notebooks/11_export_tensorflow.ipynb.
+
+>>> from helpers.export import export_torch, artifact_sizes   # doctest: +SKIP
+>>> result = export_torch(model, torch.zeros(2, 1, 8, 8), "cnn.onnx", input_names=["image"],
+...                       output_names=["logits"], metadata={"class_labels": ["0", "1"]})   # doctest: +SKIP
+>>> result.files   # cnn.onnx and cnn.onnx.data: ship both   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from helpers.report import Table
+
+__all__ = [
+    "ExportResult",
+    "export_torch",
+    "export_error_summary",
+    "set_metadata",
+    "read_metadata",
+    "class_labels",
+    "model_files",
+    "artifact_sizes",
+    "keras_output_names",
+    "export_keras",
+    "export_tf_function",
+    "convert_saved_model_cli",
+    "TF2ONNX_KERAS3_ISSUE",
+]
+
+#: The upstream tf2onnx issue: Keras 3 Sequential models fail in ``from_keras`` with ``KeyError: 'keras_tensor_N'``.
+TF2ONNX_KERAS3_ISSUE = "https://github.com/onnx/tensorflow-onnx/issues/2448"
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class ExportResult:
+    """What an export produced: the model file, the files to ship with it, and how the export went."""
+
+    path: Path
+    exporter: str
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+    log: str = ""  # what the exporter printed (captured when quiet)
+    command: list[str] | None = None  # the command line, for command-line conversions
+
+    @property
+    def files(self) -> list[Path]:
+        """The ``.onnx`` file and every external-data file it references: ship them together."""
+        return model_files(self.path)
+
+    @property
+    def size_bytes(self) -> int:
+        """The total size of :attr:`files` in bytes."""
+        return sum(p.stat().st_size for p in self.files)
+
+    @property
+    def opset(self) -> int | None:
+        """The model's ``ai.onnx`` opset."""
+        import onnx
+
+        proto = onnx.load(str(self.path), load_external_data=False)
+        return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+
+    def table(self) -> Table:
+        """The export at a glance: exporter, opset, inputs and outputs, files, time, warnings."""
+        from helpers.inspect import summarize_model
+
+        summary = summarize_model(self.path)
+        rows = [
+            ("exporter", self.exporter),
+            ("opset", self.opset),
+            ("producer", summary.producer),
+            ("inputs", "; ".join(map(str, summary.inputs))),
+            ("outputs", "; ".join(map(str, summary.outputs))),
+            ("files", " + ".join(f"{p.name} ({p.stat().st_size / 1024:.1f} KiB)" for p in self.files)),
+            ("export time", f"{self.seconds:.1f} s"),
+            ("warnings", len(self.warnings)),
+        ]
+        notes = [f"warning: {w}" for w in self.warnings]
+        return Table([{"property": k, "value": v} for k, v in rows], title=f"Exported {self.path.name}", notes=notes)
+
+    def _repr_markdown_(self) -> str:
+        return self.table().to_markdown()
+
+    def __str__(self) -> str:
+        return self.table().to_text()
+
+
+@contextlib.contextmanager
+def _captured(quiet: bool, loggers: Sequence[str]) -> Iterator[tuple[list[str], io.StringIO]]:
+    """Record warnings; when quiet, also swallow printed output and quiet the named loggers."""
+    buffer = io.StringIO()
+    levels = {name: logging.getLogger(name).level for name in loggers}
+    with warnings.catch_warnings(record=True) as caught, contextlib.ExitStack() as stack:
+        warnings.simplefilter("always")
+        if quiet:
+            stack.enter_context(contextlib.redirect_stdout(buffer))
+            stack.enter_context(contextlib.redirect_stderr(buffer))
+            for name in loggers:
+                logging.getLogger(name).setLevel(logging.ERROR)
+        messages: list[str] = []
+        try:
+            yield messages, buffer
+        finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+            seen: dict[str, None] = {}
+            for w in caught:
+                seen.setdefault(f"{w.category.__name__}: {str(w.message).strip().splitlines()[0][:200]}")
+            messages.extend(seen)
+
+
+def export_torch(
+    model: Any,
+    args: Any,
+    path: PathLike,
+    *,
+    dynamo: bool = True,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    dynamic_batch: bool = True,
+    opset: int | None = None,
+    external_data: bool = True,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    quiet: bool = True,
+) -> ExportResult:
+    """Export a PyTorch module with ``torch.onnx.export`` (either exporter); returns an :class:`ExportResult`.
+
+    model: the ``torch.nn.Module``; it is put in eval mode first.
+    args: an example input tensor, or a tuple of them (the batch is dimension 0).
+    dynamo: ``True`` for the torch.export-based exporter (the default since PyTorch 2.9),
+        ``False`` for the deprecated TorchScript-based one.
+    input_names, output_names: names of the graph's inputs and outputs (default ``input_0``, ...).
+    dynamic_batch: make dimension 0 of every input and output a symbolic ``batch``.
+    opset: the ai.onnx opset (default: the exporter's own default).
+    external_data: the dynamo exporter writes weights to ``<file>.data`` unless False.
+    description, metadata: stamped into the file by :func:`set_metadata`.
+    quiet: keep the exporter's progress messages out of the notebook (warnings are kept in the result).
+
+    Export errors propagate unchanged; :func:`export_error_summary` turns one into a line.
+
+    >>> export_torch(torch.nn.Linear(4, 2), torch.zeros(2, 4), "lin.onnx").files   # doctest: +SKIP
+    [PosixPath('lin.onnx'), PosixPath('lin.onnx.data')]
+    """
+    import torch
+
+    tensors = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+    if not all(isinstance(t, torch.Tensor) for t in tensors):
+        raise TypeError("args must be a tensor or a tuple of tensors; wrap other arguments in the module.")
+    if dynamic_batch and dynamo and any(t.ndim and t.shape[0] == 1 for t in tensors):
+        raise ValueError(
+            "The example batch has size 1, and torch.export specializes size-1 dimensions to a constant. "
+            "Pass an example with a batch of 2 or more (e.g. torch.zeros(2, ...)) to get a dynamic batch."
+        )
+    model.eval()
+    with torch.no_grad():
+        sample = model(*tensors)
+    n_out = 1 if isinstance(sample, torch.Tensor) else len(sample)
+    in_names = list(input_names) if input_names else [f"input_{i}" for i in range(len(tensors))]
+    out_names = list(output_names) if output_names else [f"output_{i}" for i in range(n_out)]
+    if len(in_names) != len(tensors) or len(out_names) != n_out:
+        raise ValueError(
+            f"The model takes {len(tensors)} inputs and gives {n_out} outputs, but {len(in_names)} input names "
+            f"and {len(out_names)} output names were given; pass one name each."
+        )
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (target, target.with_name(target.name + ".data")):
+        stale.unlink(missing_ok=True)  # a leftover .data file would confuse whoever ships the folder
+    options: dict[str, Any] = {"input_names": in_names, "output_names": out_names, "opset_version": opset}
+    if dynamo:
+        options.update(dynamo=True, external_data=external_data, verbose=False)
+        if dynamic_batch:
+            options["dynamic_shapes"] = tuple({0: torch.export.Dim("batch")} for _ in tensors)
+    else:
+        options.update(dynamo=False)
+        if dynamic_batch:
+            options["dynamic_axes"] = {name: {0: "batch"} for name in in_names + out_names}
+    start = time.perf_counter()
+    with _captured(quiet, ["torch.onnx", "torch.export", "torch.fx", "torch._dynamo", "onnxscript"]) as (msgs, buf):
+        torch.onnx.export(model, tensors, str(target), **options)
+    result = ExportResult(target, f"torch.onnx.export(dynamo={dynamo})", time.perf_counter() - start, msgs,
+                          buf.getvalue())
+    if description or metadata:
+        set_metadata(target, description=description, props=metadata)
+    return result
+
+
+def export_error_summary(err: BaseException) -> str:
+    """One line naming an export error and its root cause, e.g. ``TorchExportError <- GuardOn...: Could not...``.
+
+    >>> try:
+    ...     raise KeyError("keras_tensor_7")
+    ... except KeyError as e:
+    ...     export_error_summary(e)
+    "KeyError: 'keras_tensor_7'"
+    """
+    chain = [err]
+    while (chain[-1].__cause__ or chain[-1].__context__) is not None and len(chain) < 10:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)  # type: ignore[arg-type]
+    root = chain[-1]
+    if isinstance(root, KeyError) and root.args:
+        message = repr(root.args[0])  # str() of a KeyError is already quoted
+    else:
+        message = next((line.strip() for line in str(root).splitlines() if line.strip()), "")
+    names = " <- ".join(dict.fromkeys(type(e).__name__ for e in chain))
+    return f"{names}: {message[:300]}"
+
+
+def set_metadata(
+    path: PathLike,
+    *,
+    description: str | None = None,
+    props: Mapping[str, Any] | None = None,
+    producer: str | None = None,
+    model_version: int | None = None,
+) -> dict[str, Any]:
+    """Stamp a description and metadata props into an ONNX file in place; returns :func:`read_metadata`.
+
+    props: ``{key: value}`` added to the model's ``metadata_props`` (existing keys are replaced, others
+        kept); strings stay as they are, other values (lists of class labels, numbers) are stored as JSON.
+    producer: overrides ``producer_name`` (normally the exporter's own name: keep it, it tells the truth).
+
+    Weights in an external-data file are left untouched: only the graph file is rewritten.
+
+    >>> set_metadata("cnn.onnx", description="digits CNN", props={"class_labels": list("0123456789")})  # doctest: +SKIP
+    """
+    import onnx
+
+    target = Path(path)
+    if not target.is_file():
+        raise FileNotFoundError(f"No ONNX file at {target}; export the model first.")
+    proto = onnx.load(str(target), load_external_data=False)
+    merged = {p.key: p.value for p in proto.metadata_props}
+    for key, value in (props or {}).items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"Metadata keys must be non-empty strings, got {key!r}.")
+        merged[key] = value if isinstance(value, str) else json.dumps(value)
+    onnx.helper.set_model_props(proto, merged)
+    if description is not None:
+        proto.doc_string = description
+    if producer is not None:
+        proto.producer_name = producer
+    if model_version is not None:
+        proto.model_version = int(model_version)
+    onnx.save(proto, str(target))  # initializers keep pointing at the unchanged .data file
+    return read_metadata(target)
+
+
+def read_metadata(path: PathLike) -> dict[str, Any]:
+    """The model's producer, description, model version and metadata props, as ONNX Runtime also reports them."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    return {
+        "producer": f"{proto.producer_name} {proto.producer_version}".strip(),
+        "description": proto.doc_string,
+        "model_version": proto.model_version,
+        "props": {p.key: p.value for p in proto.metadata_props},
+    }
+
+
+def class_labels(path: PathLike, key: str = "class_labels") -> list[str]:
+    """The class labels stored by :func:`set_metadata` (a JSON list, or comma-separated text)."""
+    props = read_metadata(path)["props"]
+    if key not in props:
+        raise KeyError(f"{path} has no {key!r} metadata prop (it has {sorted(props)}); stamp one with set_metadata.")
+    raw = props[key]
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        return raw.split(",")
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def model_files(path: PathLike) -> list[Path]:
+    """The ONNX file followed by the external-data files it references (each once), which must ship with it."""
+    import onnx
+    from onnx.external_data_helper import uses_external_data
+
+    target = Path(path)
+    if not target.is_file():
+        raise FileNotFoundError(f"No ONNX file at {target}; export the model first.")
+    proto = onnx.load(str(target), load_external_data=False)
+    tensors = list(proto.graph.initializer)
+    tensors += [a.t for n in proto.graph.node for a in n.attribute if a.HasField("t")]
+    locations: dict[str, None] = {}
+    for t in tensors:
+        if uses_external_data(t):
+            locations.update({e.value: None for e in t.external_data if e.key == "location"})
+    files = [target]
+    for location in locations:
+        data = target.parent / location
+        if not data.is_file():
+            raise FileNotFoundError(
+                f"{target.name} keeps its weights in {location}, which is not in {target.parent}; "
+                "copy the .data file next to the .onnx file (they ship together)."
+            )
+        files.append(data)
+    return files
+
+
+def artifact_sizes(artifacts: Mapping[str, PathLike]) -> Table:
+    """A table of artifacts (label -> file): the files each consists of and their sizes.
+
+    ONNX files are listed with their external-data files; any other file (a ``.pt`` state_dict, a
+    SavedModel folder) by itself.
+    """
+    rows = []
+    for label, raw in artifacts.items():
+        path = Path(raw)
+        if not path.exists():
+            raise FileNotFoundError(f"{label}: nothing at {path}; create the artifact first.")
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            files = model_files(path) if path.suffix == ".onnx" else [path]
+        sizes = [p.stat().st_size for p in files]
+        shown = " + ".join(p.name for p in files) if len(files) <= 3 else f"{path.name}/ ({len(files)} files)"
+        rows.append({"artifact": label, "files": shown, "KiB": sum(sizes) / 1024,
+                     "external data KiB": sum(sizes[1:]) / 1024 if path.suffix == ".onnx" else None})
+    return Table(rows, title="Artifacts and their sizes")
+
+
+# ---------------------------------------------------------------- TensorFlow and Keras
+
+
+def keras_output_names(model: Any, names: Sequence[str] | None = None) -> list[str]:
+    """Give a Keras 3 model the ``output_names`` that tf2onnx 1.17 expects; returns the names.
+
+    Keras 3 ``Sequential`` models have no ``output_names`` attribute, so tf2onnx falls back to the
+    output tensors' names (``keras_tensor_7``) and fails with ``KeyError: 'keras_tensor_7'``
+    (upstream :data:`TF2ONNX_KERAS3_ISSUE`). Setting ``output_names`` to the output layers' names
+    fixes the conversion; the model computes the same as before. Functional models already have the
+    attribute and are left alone unless ``names`` is given.
+    """
+    if names is not None:
+        names = [str(n) for n in names]
+        if len(names) != len(model.outputs):
+            raise ValueError(f"The model has {len(model.outputs)} outputs but {len(names)} names were given.")
+        model.output_names = names
+        return names
+    if hasattr(model, "output_names"):
+        existing = model.output_names
+        return list(existing) if existing else [t._keras_history[0].name for t in model.outputs]
+    names = []
+    for i, tensor in enumerate(model.outputs):
+        history = getattr(tensor, "_keras_history", None)
+        names.append(getattr(history[0], "name", f"output_{i}") if history else f"output_{i}")
+    model.output_names = names
+    return names
+
+
+def _signature(model: Any, input_signature: Any, input_names: Sequence[str] | None) -> Any:
+    import tensorflow as tf
+
+    if input_signature is not None:
+        return input_signature
+    names = list(input_names) if input_names else [t.name for t in model.inputs]
+    return tuple(
+        tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=name) for t, name in zip(model.inputs, names)
+    )
+
+
+def export_keras(
+    model: Any,
+    path: PathLike,
+    *,
+    opset: int | None = 17,
+    input_signature: Any = None,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    fix_output_names: bool = True,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    quiet: bool = True,
+) -> ExportResult:
+    """Convert a Keras 3 model with ``tf2onnx.convert.from_keras``; returns an :class:`ExportResult`.
+
+    input_signature: ``tf.TensorSpec`` s for the inputs (default: the model's inputs with a dynamic batch,
+        named ``input_names`` or the Keras input names).
+    output_names: names for the outputs (default: the output layers' names).
+    fix_output_names: apply the Keras 3 Sequential workaround (:func:`keras_output_names`); set False
+        to see tf2onnx's own behaviour.
+    """
+    import tf2onnx
+
+    if fix_output_names or output_names is not None:
+        keras_output_names(model, output_names)
+    signature = _signature(model, input_signature, input_names)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with _captured(quiet, ["tf2onnx", "tensorflow"]) as (msgs, buf):
+        tf2onnx.convert.from_keras(model, input_signature=signature, opset=opset, output_path=str(target))
+    result = ExportResult(target, "tf2onnx.convert.from_keras", time.perf_counter() - start, msgs, buf.getvalue())
+    if description or metadata:
+        set_metadata(target, description=description, props=metadata)
+    return result
+
+
+def export_tf_function(
+    function: Any,
+    input_signature: Any,
+    path: PathLike,
+    *,
+    opset: int | None = 17,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    quiet: bool = True,
+) -> ExportResult:
+    """Convert a ``tf.function`` with ``tf2onnx.convert.from_function``; returns an :class:`ExportResult`.
+
+    input_signature: a tuple of ``tf.TensorSpec`` whose names become the ONNX input names. Return a
+        dict from the function to name the ONNX outputs.
+    """
+    import tf2onnx
+
+    if not input_signature:
+        raise ValueError("from_function needs input_signature: a tuple of tf.TensorSpec(shape, dtype, name=...).")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with _captured(quiet, ["tf2onnx", "tensorflow"]) as (msgs, buf):
+        tf2onnx.convert.from_function(function, input_signature=tuple(input_signature), opset=opset,
+                                      output_path=str(target))
+    result = ExportResult(target, "tf2onnx.convert.from_function", time.perf_counter() - start, msgs, buf.getvalue())
+    if description or metadata:
+        set_metadata(target, description=description, props=metadata)
+    return result
+
+
+def convert_saved_model_cli(
+    saved_model: PathLike,
+    path: PathLike,
+    *,
+    opset: int | None = 17,
+    extra_args: Sequence[str] = (),
+    python: str | None = None,
+    timeout: float = 600,
+) -> ExportResult:
+    """Run ``python -m tf2onnx.convert --saved-model DIR --output FILE`` in a subprocess; returns an :class:`ExportResult`.
+
+    python: the interpreter (default: this one, ``sys.executable``, so the kernel's own packages are used).
+    A failed conversion raises ``RuntimeError`` with the command and the end of its log.
+    """
+    folder = Path(saved_model)
+    if not (folder / "saved_model.pb").is_file():
+        raise FileNotFoundError(f"{folder} is not a SavedModel folder (no saved_model.pb); export it first, "
+                                "e.g. with model.export(folder, format='tf_saved_model').")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    command = [python or sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(folder), "--output", str(target)]
+    if opset is not None:
+        command += ["--opset", str(opset)]
+    command += list(extra_args)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    except subprocess.TimeoutExpired as err:
+        raise RuntimeError(f"{' '.join(command)} took longer than {timeout:g} s; raise timeout=.") from err
+    seconds = time.perf_counter() - start
+    log = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0 or not target.is_file():
+        tail = "\n".join(log.splitlines()[-15:])
+        raise RuntimeError(f"The tf2onnx command failed (exit code {proc.returncode}): {' '.join(command)}\n{tail}")
+    return ExportResult(target, "python -m tf2onnx.convert --saved-model", seconds, [], log, command)

@@ -1,0 +1,251 @@
+"""helpers.export: exporter wrappers, metadata, the files to ship, the Keras 3 Sequential workaround.
+
+Main kernel only (needs torch and TensorFlow). Every model is tiny and built here.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from helpers import export
+from helpers.verify import run_onnx
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _onnx_file(path, external=False):
+    """A one-node ONNX model (y = x @ W) saved at ``path``, weights inline or in ``<name>.data``."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    W = np.arange(6, dtype=np.float32).reshape(3, 2)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])], "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2])],
+        [numpy_helper.from_array(W, "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="test")
+    model.ir_version = 9
+    onnx.save(model, str(path), save_as_external_data=external, location=f"{path.name}.data", size_threshold=0)
+    return path, W
+
+
+# ---------------------------------------------------------------- files and metadata (onnx only)
+
+
+def test_model_files_lists_the_external_data_file_that_must_ship_with_the_model(tmp_path):
+    inline, _ = _onnx_file(tmp_path / "inline.onnx")
+    external, _ = _onnx_file(tmp_path / "ext.onnx", external=True)
+    assert export.model_files(inline) == [inline]
+    assert export.model_files(external) == [external, tmp_path / "ext.onnx.data"]
+
+
+def test_model_files_names_the_missing_data_file_and_the_fix(tmp_path):
+    external, _ = _onnx_file(tmp_path / "ext.onnx", external=True)
+    (tmp_path / "ext.onnx.data").unlink()
+    with pytest.raises(FileNotFoundError, match=r"keeps its weights in ext\.onnx\.data.*copy the \.data file"):
+        export.model_files(external)
+    with pytest.raises(FileNotFoundError, match="export the model first"):
+        export.model_files(tmp_path / "nothing.onnx")
+
+
+def test_set_metadata_merges_props_keeps_external_weights_and_runtimes_read_it(tmp_path):
+    import onnxruntime as ort
+
+    path, W = _onnx_file(tmp_path / "ext.onnx", external=True)
+    data_before = (tmp_path / "ext.onnx.data").read_bytes()
+    export.set_metadata(path, props={"first": "1"})
+    meta = export.set_metadata(path, description="tiny model", props={"class_labels": ["a", "b"], "n": 2})
+    assert meta["description"] == "tiny model" and meta["producer"] == "test"
+    assert meta["props"] == {"first": "1", "class_labels": '["a", "b"]', "n": "2"}  # merged, non-strings as JSON
+    assert export.class_labels(path) == ["a", "b"]
+    assert (tmp_path / "ext.onnx.data").read_bytes() == data_before  # weights untouched
+    session = ort.InferenceSession(str(path))
+    assert session.get_modelmeta().custom_metadata_map["first"] == "1"
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_allclose(run_onnx(session, x)["y"], x @ W)
+
+
+def test_metadata_errors_say_what_to_do(tmp_path):
+    path, _ = _onnx_file(tmp_path / "m.onnx")
+    with pytest.raises(KeyError, match="has no 'class_labels' metadata prop.*set_metadata"):
+        export.class_labels(path)
+    with pytest.raises(ValueError, match="non-empty strings"):
+        export.set_metadata(path, props={"": "x"})
+    with pytest.raises(FileNotFoundError, match="export the model first"):
+        export.set_metadata(tmp_path / "missing.onnx", description="x")
+    export.set_metadata(path, props={"class_labels": "cat,dog"})  # comma-separated text also reads back
+    assert export.class_labels(path) == ["cat", "dog"]
+
+
+def test_artifact_sizes_counts_external_data_and_folders(tmp_path):
+    external, _ = _onnx_file(tmp_path / "ext.onnx", external=True)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "a.bin").write_bytes(b"x" * 2048)
+    (tmp_path / "weights.pt").write_bytes(b"x" * 1024)
+    table = export.artifact_sizes({"onnx": external, "dir": tmp_path / "folder", "pt": tmp_path / "weights.pt"})
+    rows = {r["artifact"]: r for r in table.rows}
+    assert rows["onnx"]["files"] == "ext.onnx + ext.onnx.data"
+    assert rows["onnx"]["external data KiB"] == pytest.approx(24 / 1024)  # 6 float32 weights
+    assert rows["dir"]["KiB"] == 2.0 and rows["pt"]["KiB"] == 1.0 and rows["pt"]["external data KiB"] is None
+    with pytest.raises(FileNotFoundError, match="nothing at"):
+        export.artifact_sizes({"gone": tmp_path / "gone.onnx"})
+
+
+def test_export_error_summary_names_the_chain_and_the_root_cause():
+    try:
+        try:
+            raise ValueError("Could not guard on data-dependent expression\nmore detail")
+        except ValueError as inner:
+            raise RuntimeError("Failed to export") from inner
+    except RuntimeError as err:
+        assert export.export_error_summary(err) == "RuntimeError <- ValueError: Could not guard on data-dependent expression"
+    assert export.export_error_summary(KeyError("keras_tensor_7")) == "KeyError: 'keras_tensor_7'"
+
+
+# ---------------------------------------------------------------- PyTorch
+
+
+@pytest.fixture(scope="module")
+def tiny_torch():
+    """Two linear layers; the first weight (512 bytes) is above the dynamo exporter's 256-byte external-data threshold."""
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2)).eval()
+
+
+def _torch_out(model, x):
+    import torch
+
+    with torch.no_grad():
+        return model(torch.as_tensor(x)).numpy()
+
+
+@pytest.mark.parametrize("dynamo", [True, False], ids=["dynamo", "torchscript"])
+def test_export_torch_names_a_dynamic_batch_and_matches_torch_at_batch_1_and_n(tiny_torch, tmp_path, dynamo):
+    import torch
+
+    path = tmp_path / "tiny.onnx"
+    result = export.export_torch(tiny_torch, torch.zeros(2, 4), path, dynamo=dynamo, input_names=["features"],
+                                 output_names=["scores"], opset=18, metadata={"class_labels": ["no", "yes"]},
+                                 description="tiny")
+    assert result.path == path and result.opset == 18
+    assert [p.name for p in result.files] == (["tiny.onnx", "tiny.onnx.data"] if dynamo else ["tiny.onnx"])
+    assert result.size_bytes == sum(p.stat().st_size for p in result.files)
+    for n in (1, 5):
+        x = np.random.RandomState(n).rand(n, 4).astype(np.float32)
+        np.testing.assert_allclose(run_onnx(path, {"features": x})["scores"], _torch_out(tiny_torch, x),
+                                   rtol=1e-5, atol=1e-6)
+    assert export.class_labels(path) == ["no", "yes"] and export.read_metadata(path)["description"] == "tiny"
+    if not dynamo:
+        assert any("DeprecationWarning" in w for w in result.warnings)  # the legacy exporter says so
+    assert "exporter" in result.table().to_markdown()
+
+
+def test_export_torch_without_dynamic_batch_fixes_the_batch_size(tiny_torch, tmp_path):
+    import torch
+
+    path = tmp_path / "fixed.onnx"
+    export.export_torch(tiny_torch, torch.zeros(1, 4), path, dynamo=False, dynamic_batch=False)
+    assert run_onnx(path, np.zeros((1, 4), np.float32))["output_0"].shape == (1, 2)  # default names
+    with pytest.raises(Exception, match="(?i)invalid dimensions"):
+        run_onnx(path, np.zeros((3, 4), np.float32))
+
+
+def test_export_torch_rejects_bad_arguments_with_the_fix(tiny_torch, tmp_path):
+    import torch
+
+    with pytest.raises(ValueError, match="batch has size 1.*batch of 2 or more"):
+        export.export_torch(tiny_torch, torch.zeros(1, 4), tmp_path / "x.onnx", dynamo=True)
+    with pytest.raises(ValueError, match="takes 1 inputs and gives 1 outputs, but 2 input names"):
+        export.export_torch(tiny_torch, torch.zeros(2, 4), tmp_path / "x.onnx", input_names=["a", "b"])
+    with pytest.raises(TypeError, match="tensor or a tuple of tensors"):
+        export.export_torch(tiny_torch, np.zeros((2, 4)), tmp_path / "x.onnx")
+
+
+def test_export_torch_lets_a_data_dependent_branch_fail_loudly_with_dynamo(tmp_path):
+    import torch
+
+    class Branchy(torch.nn.Module):
+        def forward(self, x):
+            if x.sum() > 0:
+                return x * 2
+            return x
+
+    with pytest.raises(Exception) as info:
+        export.export_torch(Branchy(), torch.ones(2, 3), tmp_path / "b.onnx", dynamo=True)
+    assert "data-dependent" in export.export_error_summary(info.value)
+
+
+# ---------------------------------------------------------------- TensorFlow and Keras
+
+
+def _keras_sequential():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((3,), name="features"), keras.layers.Dense(4, activation="relu"),
+                             keras.layers.Dense(2, name="scores")])
+
+
+def test_tf2onnx_still_fails_on_keras3_sequential_without_the_workaround():
+    """When this starts failing, tf2onnx fixed onnx/tensorflow-onnx#2448 and the workaround can go."""
+    import tf2onnx
+
+    model = _keras_sequential()
+    assert not hasattr(model, "output_names")
+    with pytest.raises(KeyError, match="keras_tensor"):
+        tf2onnx.convert.from_keras(model, opset=17)
+
+
+def test_keras_output_names_sets_the_output_layer_names_without_changing_results():
+    model = _keras_sequential()
+    x = np.random.RandomState(0).rand(4, 3).astype(np.float32)
+    before = model(x).numpy()
+    assert export.keras_output_names(model) == ["scores"] and model.output_names == ["scores"]
+    np.testing.assert_array_equal(model(x).numpy(), before)
+    assert export.keras_output_names(model, ["logits"]) == ["logits"]
+    with pytest.raises(ValueError, match="1 outputs but 2 names"):
+        export.keras_output_names(model, ["a", "b"])
+
+
+def test_export_keras_converts_a_sequential_model_with_a_dynamic_batch(tmp_path):
+    model = _keras_sequential()
+    result = export.export_keras(model, tmp_path / "seq.onnx", metadata={"class_labels": ["a", "b"]})
+    assert result.files == [tmp_path / "seq.onnx"] and result.opset == 17
+    for n in (1, 6):
+        x = np.random.RandomState(n).rand(n, 3).astype(np.float32)
+        got = run_onnx(result.path, {"features": x})
+        np.testing.assert_allclose(got["scores"], model(x).numpy(), rtol=1e-5, atol=1e-6)
+    assert export.class_labels(result.path) == ["a", "b"]
+
+
+def test_export_tf_function_names_outputs_from_the_returned_dict(tmp_path):
+    import tensorflow as tf
+
+    model = _keras_sequential()
+    signature = (tf.TensorSpec((None, 3), tf.float32, name="raw"),)
+
+    @tf.function(input_signature=signature)
+    def serve(raw):
+        scores = model(raw * 2.0, training=False)
+        return {"scores": scores, "label": tf.argmax(scores, axis=1)}
+
+    result = export.export_tf_function(serve, signature, tmp_path / "fn.onnx")
+    x = np.random.RandomState(0).rand(5, 3).astype(np.float32)
+    got = run_onnx(result.path, {"raw": x})
+    expected = {k: v.numpy() for k, v in serve(x).items()}
+    np.testing.assert_allclose(got["scores"], expected["scores"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(got["label"], expected["label"])
+    with pytest.raises(ValueError, match="needs input_signature"):
+        export.export_tf_function(serve, None, tmp_path / "x.onnx")
+
+
+def test_convert_saved_model_cli_refuses_a_folder_that_is_not_a_saved_model(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a SavedModel folder.*model.export"):
+        export.convert_saved_model_cli(tmp_path, tmp_path / "x.onnx")
