@@ -47,10 +47,14 @@ __all__ = [
     "find_chromium",
     "render_png",
     "render_pngs",
+    "NetronRenderer",
     "draw_graph",
     "draw_graphs",
     "graph_text_summary",
     "remote_access_help",
+    "describe_node",
+    "compare_graphs",
+    "Gallery",
 ]
 
 #: Chromium flags for a quiet, offline, headless render (no GPU, no sandbox as root, no phoning home).
@@ -276,120 +280,193 @@ def _today_index(body: str) -> str:
     return re.sub(r'<meta name="date" content="[^"]*">', f'<meta name="date" content="{now}">', body)
 
 
-def render_png(
-    model: str | os.PathLike[str],
-    png_path: str | os.PathLike[str] | None = None,
-    **options: Any,
-) -> NetronRender:
-    """Render the Netron view of ``model`` to a PNG in headless Chromium; see :func:`render_pngs`.
+class NetronRenderer:
+    """A headless Chromium that draws Netron views to PNG, kept open for several pictures.
 
-    png_path: where to write it (default ``build/screenshots/<model>.png``).
+    Starting the browser takes a few seconds, so a notebook that draws several graphs makes one
+    renderer and closes it at the end (or uses it as a context manager):
+
+    >>> with NetronRenderer() as renderer:                          # doctest: +SKIP
+    ...     picture = renderer.draw("model.onnx", names=True)       # a GraphPicture
+
+    chromium: the browser executable (default :func:`find_chromium`).
+    The browser runs in a worker thread of its own: playwright's sync API refuses to run inside an
+    asyncio loop, and a Jupyter kernel has one.
     """
+
+    def __init__(self, chromium: str | None = None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.chromium = chromium or find_chromium()
+        self._pool: Any = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netron-render")
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    def __enter__(self) -> NetronRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _launch(self) -> Any:  # runs in the worker thread
+        if self._browser is not None:
+            return self._browser
+        if self.chromium is None:
+            raise BrowserUnavailableError(
+                "No Chromium found. Install it (Debian: `apt-get install chromium`; the workbook lists it in "
+                "requirements/apt.txt, so `bash scripts/setup.sh` as root does it) or set CHROMIUM=/path/to/chrome."
+            )
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError as err:
+            raise BrowserUnavailableError("The playwright package is missing: pip install playwright.") from err
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(
+            executable_path=self.chromium, args=list(CHROMIUM_ARGS), headless=True)
+        return self._browser
+
+    def _render(self, paths: list[Path], targets: list[Path], settings: dict[str, Any], width: int, height: int,
+                timeout: float) -> list[NetronRender]:  # runs in the worker thread
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            browser = self._launch()
+            return [self._render_one(browser, p, t, settings, width, height, timeout) for p, t in zip(paths, targets)]
+        except PlaywrightError as err:
+            raise BrowserUnavailableError(
+                f"Chromium could not render the Netron view: {str(err).strip().splitlines()[0]}") from err
+
+    @staticmethod
+    def _render_one(browser: Any, path: Path, target: Path, settings: dict[str, Any], width: int, height: int,
+                    timeout: float) -> NetronRender:
+        def route(r: Any) -> None:
+            parsed = urlparse(r.request.url)
+            if parsed.hostname not in _LOOPBACK:
+                r.abort()
+            elif parsed.path in ("/", "/index.html"):
+                response = r.fetch()
+                r.fulfill(response=response, body=_today_index(response.text()))
+            else:
+                r.continue_()
+
+        start = time.perf_counter()
+        own = str(path) not in _VIEWS or not _VIEWS[str(path)].alive
+        view = open_in_netron(path)
+        origin = f"http://{view.host}:{view.port}"
+        state = {
+            "cookies": [{"name": "consent", "value": str(int(time.time() * 1000)), "url": origin}],
+            "origins": [{"origin": origin, "localStorage": [{"name": "options", "value": json.dumps(settings)}]}],
+        }
+        context = browser.new_context(viewport={"width": width, "height": height}, storage_state=state)
+        try:
+            context.route("**/*", route)
+            page = context.new_page()
+            page.goto(view.url, timeout=timeout * 1000)
+            page.wait_for_selector("#canvas .graph-node, #canvas .graph-input", state="attached", timeout=timeout * 1000)
+            page.wait_for_selector("body.default", state="attached", timeout=timeout * 1000)
+            page.wait_for_timeout(300)  # let the layout settle
+            texts = [t.strip() for t in _parse_texts(page.content()) if t.strip()]
+            box = page.locator("#canvas").bounding_box()
+            clip = None
+            if box:
+                clip = {"x": max(box["x"], 0), "y": max(box["y"], 0),
+                        "width": min(box["width"], width), "height": min(box["height"], height)}
+            target.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(target), clip=clip)
+        finally:
+            context.close()
+            if own:
+                view.stop()
+        return NetronRender(target, texts, time.perf_counter() - start, view.url)
+
+    def render(
+        self,
+        models: list[str | os.PathLike[str]],
+        png_paths: list[str | os.PathLike[str]] | None = None,
+        *,
+        width: int = 1000,
+        height: int = 1400,
+        names: bool = False,
+        attributes: bool = False,
+        horizontal: bool = False,
+        timeout: float = 60.0,
+    ) -> list[NetronRender]:
+        """Render the Netron view of each model to a PNG; raises :class:`BrowserUnavailableError` if it cannot.
+
+        png_paths: where to write them (default ``build/screenshots/<model>.png``).
+        width, height: the browser window in pixels; each PNG is the drawn graph, cropped to it.
+        names: label nodes with their names instead of their operator types (Netron's "Show Names").
+        attributes: list each node's attributes in its box (Netron's "Show Attributes").
+        horizontal: lay the graph out left to right.
+        timeout: seconds to wait for each graph.
+
+        Every request that is not to 127.0.0.1 is blocked (Netron's usage telemetry included). A model
+        file that is not ONNX raises NotAnOnnxModelError before anything starts.
+        """
+        from helpers.paths import build_dir
+
+        paths = [_check_onnx_file(m) for m in models]
+        if png_paths is not None and len(png_paths) != len(paths):
+            raise ValueError(f"{len(paths)} models but {len(png_paths)} PNG paths; pass one path per model.")
+        targets = [Path(p) for p in png_paths] if png_paths else [build_dir("screenshots") / f"{p.stem}.png" for p in paths]
+        settings: dict[str, Any] = {k: v for k, v in (("names", names), ("attributes", attributes)) if v}
+        if horizontal:
+            settings["direction"] = "horizontal"
+        if self._pool is None:
+            raise RuntimeError("This renderer is closed; make a new NetronRenderer().")
+        return self._pool.submit(self._render, paths, targets, settings, width, height, timeout).result()
+
+    def draw(self, model: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None,
+             **options: Any) -> GraphPicture:
+        """A picture of the graph: the PNG, or the reason and a text summary where no browser could draw it.
+
+        options: as for :meth:`render` (``names=True``, ``attributes=True``, ``horizontal=True``, ...).
+        Never fails for a missing or broken browser; a bad model file still raises NotAnOnnxModelError.
+        """
+        return self.draw_many([model], [png_path] if png_path else None, **options)[0]
+
+    def draw_many(self, models: list[str | os.PathLike[str]], png_paths: list[str | os.PathLike[str]] | None = None,
+                  **options: Any) -> list[GraphPicture]:
+        """:meth:`draw` for several models."""
+        paths = [_check_onnx_file(m) for m in models]
+        try:
+            return [GraphPicture(r.png, texts=r.texts) for r in self.render(paths, png_paths, **options)]
+        except BrowserUnavailableError as err:
+            return [GraphPicture(None, reason=str(err), summary=graph_text_summary(p)) for p in paths]
+
+    def close(self) -> None:
+        """Close the browser and its worker thread (safe to call twice)."""
+        if self._pool is None:
+            return
+
+        def shutdown() -> None:
+            try:
+                if self._browser is not None:
+                    self._browser.close()
+            finally:
+                if self._playwright is not None:
+                    self._playwright.stop()
+                self._browser = self._playwright = None
+
+        try:
+            self._pool.submit(shutdown).result()
+        finally:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def render_png(model: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None,
+               **options: Any) -> NetronRender:
+    """Render one model's Netron view to a PNG in a fresh headless Chromium; see :meth:`NetronRenderer.render`."""
     return render_pngs([model], [png_path] if png_path else None, **options)[0]
 
 
-def render_pngs(
-    models: list[str | os.PathLike[str]],
-    png_paths: list[str | os.PathLike[str]] | None = None,
-    *,
-    width: int = 1000,
-    height: int = 1400,
-    names: bool = False,
-    attributes: bool = False,
-    horizontal: bool = False,
-    timeout: float = 60.0,
-    chromium: str | None = None,
-) -> list[NetronRender]:
-    """Render the Netron view of each model to a PNG, in one headless Chromium (a few seconds to start).
-
-    png_paths: where to write them (default ``build/screenshots/<model>.png``).
-    width, height: the browser window in pixels; each PNG is the drawn graph, cropped to it.
-    names: label nodes with their names instead of their operator types (Netron's "Show Names").
-    attributes: list each node's attributes in its box (Netron's "Show Attributes").
-    horizontal: lay the graph out left to right.
-    timeout: seconds to wait for each graph.
-    chromium: the browser executable (default :func:`find_chromium`).
-
-    Every request that is not to 127.0.0.1 is blocked (Netron's usage telemetry included). Raises
-    :class:`BrowserUnavailableError` when no browser can do it, NotAnOnnxModelError for a bad file
-    (checked before anything starts).
-
-    >>> render_pngs(["a.onnx", "b.onnx"])[0].png   # doctest: +SKIP
-    PosixPath('build/screenshots/a.png')
-    """
-    from helpers.paths import build_dir
-
+def render_pngs(models: list[str | os.PathLike[str]], png_paths: list[str | os.PathLike[str]] | None = None, *,
+                chromium: str | None = None, **options: Any) -> list[NetronRender]:
+    """Render several models' Netron views to PNGs in one fresh headless Chromium."""
     paths = [_check_onnx_file(m) for m in models]
-    if png_paths is not None and len(png_paths) != len(paths):
-        raise ValueError(f"{len(paths)} models but {len(png_paths)} PNG paths; pass one path per model.")
-    targets = [Path(p) for p in png_paths] if png_paths else [build_dir("screenshots") / f"{p.stem}.png" for p in paths]
-    exe = chromium or find_chromium()
-    if exe is None:
-        raise BrowserUnavailableError(
-            "No Chromium found. Install it (Debian: `apt-get install chromium`; the workbook lists it in "
-            "requirements/apt.txt, so `bash scripts/setup.sh` as root does it) or set CHROMIUM=/path/to/chrome."
-        )
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError as err:
-        raise BrowserUnavailableError("The playwright package is missing: pip install playwright.") from err
-    settings: dict[str, Any] = {k: v for k, v in (("names", names), ("attributes", attributes)) if v}
-    if horizontal:
-        settings["direction"] = "horizontal"
-
-    def route(r: Any) -> None:
-        parsed = urlparse(r.request.url)
-        if parsed.hostname not in _LOOPBACK:
-            r.abort()
-        elif parsed.path in ("/", "/index.html"):
-            response = r.fetch()
-            r.fulfill(response=response, body=_today_index(response.text()))
-        else:
-            r.continue_()
-
-    results = []
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=exe, args=list(CHROMIUM_ARGS), headless=True)
-            try:
-                for path, target in zip(paths, targets):
-                    start = time.perf_counter()
-                    own = str(path) not in _VIEWS or not _VIEWS[str(path)].alive
-                    view = open_in_netron(path)
-                    try:
-                        origin = f"http://{view.host}:{view.port}"
-                        state = {
-                            "cookies": [{"name": "consent", "value": str(int(time.time() * 1000)), "url": origin}],
-                            "origins": [{"origin": origin,
-                                         "localStorage": [{"name": "options", "value": json.dumps(settings)}]}],
-                        }
-                        context = browser.new_context(viewport={"width": width, "height": height}, storage_state=state)
-                        context.route("**/*", route)
-                        page = context.new_page()
-                        page.goto(view.url, timeout=timeout * 1000)
-                        page.wait_for_selector("#canvas .graph-node, #canvas .graph-input", state="attached",
-                                               timeout=timeout * 1000)
-                        page.wait_for_selector("body.default", state="attached", timeout=timeout * 1000)
-                        page.wait_for_timeout(300)  # let the layout settle
-                        texts = [t.strip() for t in _parse_texts(page.content()) if t.strip()]
-                        box = page.locator("#canvas").bounding_box()
-                        clip = None
-                        if box:
-                            clip = {"x": max(box["x"], 0), "y": max(box["y"], 0),
-                                    "width": min(box["width"], width), "height": min(box["height"], height)}
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        page.screenshot(path=str(target), clip=clip)
-                        context.close()
-                    finally:
-                        if own:
-                            view.stop()
-                    results.append(NetronRender(target, texts, time.perf_counter() - start, view.url))
-            finally:
-                browser.close()
-    except PlaywrightError as err:
-        raise BrowserUnavailableError(f"Chromium could not render the Netron view: {str(err).splitlines()[0]}") from err
-    return results
+    with NetronRenderer(chromium) as renderer:
+        return renderer.render(paths, png_paths, **options)
 
 
 def _parse_texts(page_html: str) -> list[str]:
@@ -450,24 +527,22 @@ class GraphPicture:
         return {"text/markdown": text, "text/plain": text}
 
 
-def draw_graph(model: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None, **render: Any) -> GraphPicture:
-    """A picture of the graph for a notebook: the Netron view as PNG, or a text summary if no browser can draw it.
+def draw_graph(model: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None, *,
+               chromium: str | None = None, **options: Any) -> GraphPicture:
+    """A picture of the graph in a fresh browser: the PNG, or a text summary where no browser can draw it.
 
-    render: passed to :func:`render_pngs` (``names=True``, ``attributes=True``, ``horizontal=True``, ...).
-    Never fails for a missing or broken browser; a bad model file still raises NotAnOnnxModelError.
+    options: as for :meth:`NetronRenderer.render` (``names=True``, ``attributes=True``, ...). To draw
+    several graphs, keep one :class:`NetronRenderer` open instead (the browser starts once).
     """
-    return draw_graphs([model], [png_path] if png_path else None, **render)[0]
+    return draw_graphs([model], [png_path] if png_path else None, chromium=chromium, **options)[0]
 
 
-def draw_graphs(
-    models: list[str | os.PathLike[str]], png_paths: list[str | os.PathLike[str]] | None = None, **render: Any
-) -> list[GraphPicture]:
-    """:func:`draw_graph` for several models, sharing one browser (faster than one call each)."""
+def draw_graphs(models: list[str | os.PathLike[str]], png_paths: list[str | os.PathLike[str]] | None = None, *,
+                chromium: str | None = None, **options: Any) -> list[GraphPicture]:
+    """:func:`draw_graph` for several models, in one browser."""
     paths = [_check_onnx_file(m) for m in models]
-    try:
-        return [GraphPicture(r.png, texts=r.texts) for r in render_pngs(paths, png_paths, **render)]
-    except BrowserUnavailableError as err:
-        return [GraphPicture(None, reason=str(err), summary=graph_text_summary(p)) for p in paths]
+    with NetronRenderer(chromium) as renderer:
+        return renderer.draw_many(paths, png_paths, **options)
 
 
 def remote_access_help(view: NetronView, user_host: str = "you@remote-host") -> str:
@@ -480,3 +555,98 @@ def remote_access_help(view: NetronView, user_host: str = "you@remote-host") -> 
         f"`<your JupyterLab URL>/proxy/{view.port}/`; embed it with `view.iframe(proxy_base='/')` "
         "(prefix your JupyterHub user path if you have one)."
     )
+
+
+def describe_node(model: Any, node: str | int) -> Table:
+    """What Netron's sidebar shows for one node: its attributes, and each input with shape and first values.
+
+    model: a path, bytes or ``ModelProto`` (external weights are loaded from beside the file).
+    node: the node's name, or its index in the graph.
+
+    >>> describe_node("digits_cnn.onnx", "/0/Conv")   # doctest: +SKIP
+    """
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    from helpers.inspect import load_model
+
+    proto = load_model(model)
+    nodes = list(proto.graph.node)
+    if isinstance(node, int):
+        if not -len(nodes) <= node < len(nodes):
+            raise IndexError(f"The graph has {len(nodes)} nodes; node index {node} is out of range.")
+        found = nodes[node]
+    else:
+        matches = [n for n in nodes if n.name == node]
+        if not matches:
+            names = ", ".join(n.name or "(unnamed)" for n in nodes[:12])
+            raise KeyError(f"No node named {node!r}; the first nodes are: {names}. Pass a name or an index.")
+        found = matches[0]
+    inits = {t.name: t for t in proto.graph.initializer}
+    rows: list[dict[str, Any]] = [
+        {"kind": "attribute", "name": a.name, "value": helper.get_attribute_value(a)} for a in found.attribute
+    ]
+    for name in found.input:
+        if name in inits:
+            arr = numpy_helper.to_array(inits[name])
+            head = np.array2string(arr.ravel()[:4], precision=3, separator=", ")
+            rows.append({"kind": "weight", "name": name, "value": f"{arr.dtype}{list(arr.shape)} {head}…"})
+        else:
+            rows.append({"kind": "input", "name": name, "value": "(computed by the graph)"})
+    rows += [{"kind": "output", "name": name, "value": ""} for name in found.output]
+    for row in rows:
+        if isinstance(row["value"], bytes):
+            row["value"] = row["value"].decode("utf-8", "replace")
+    return Table(rows, ["kind", "name", "value"], title=f"{found.op_type} node {found.name or '(unnamed)'}")
+
+
+def compare_graphs(models: dict[str, Any]) -> Table:
+    """Side-by-side facts about several models (opset, nodes, names, weights, files): what differs at a glance.
+
+    models: ``{label: path}``.
+    """
+    from helpers.inspect import load_model, summarize_model
+
+    columns: dict[str, dict[str, Any]] = {}
+    for label, path in models.items():
+        proto = load_model(path, load_external_data=False)
+        s = summarize_model(path)
+        names = [n.name for n in proto.graph.node]
+        columns[label] = {
+            "opset": ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in s.opsets.items()),
+            "producer": s.producer,
+            "inputs": "; ".join(map(str, s.inputs)),
+            "outputs": "; ".join(map(str, s.outputs)),
+            "nodes": s.n_nodes,
+            "operators": ", ".join(f"{k}×{v}" for k, v in sorted(s.operators.items())),
+            "first node names": ", ".join(names[:3]),
+            "weight names": ", ".join(t.name for t in proto.graph.initializer[:3]),
+            "parameters": s.n_parameters,
+            "files": f"{s.size_bytes / 1024:.1f} KiB" + (
+                f" + {s.external_data_bytes / 1024:.1f} KiB external data" if s.external_data_bytes else ""),
+            "metadata entries": len(proto.metadata_props) + sum(len(v.metadata_props) for v in proto.graph.input),
+        }
+    facts = list(next(iter(columns.values()))) if columns else []
+    rows = [{"": fact, **{label: col[fact] for label, col in columns.items()}} for fact in facts]
+    return Table(rows, ["", *columns], title="The graphs compared")
+
+
+@dataclass
+class Gallery:
+    """Several graph pictures in a row, each with a title (falls back to text where a PNG is missing)."""
+
+    pictures: dict[str, GraphPicture]
+    width: int = 320
+
+    def _repr_html_(self) -> str:
+        import base64
+
+        cells = []
+        for title, pic in self.pictures.items():
+            if pic.png is not None:
+                data = base64.b64encode(pic.png.read_bytes()).decode("ascii")
+                body = f'<img src="data:image/png;base64,{data}" style="max-width:{self.width}px">'
+            else:
+                body = f"<pre>{html.escape(pic.reason)}\n\n{html.escape(pic.summary.to_text() if pic.summary else '')}</pre>"
+            cells.append(f'<div style="margin-right:16px"><b>{html.escape(title)}</b><br>{body}</div>')
+        return f'<div style="display:flex;align-items:flex-start">{"".join(cells)}</div>'

@@ -115,3 +115,9 @@ def test_netron_draws_the_models_node_names_in_a_real_browser(tmp_path, views):
     assert {"x", "scores", "label"} <= set(result.texts)  # the graph's inputs and outputs
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 2000
     assert visualize.running_views() == [], "a server started only for the picture is stopped"
+
+
+def test_a_browser_that_fails_to_start_falls_back_to_a_text_summary(tmp_path, views):
+    picture = visualize.draw_graph(_named_model(tmp_path / "a.onnx"), chromium="/bin/false")
+    assert not picture.ok and picture.reason.startswith("Chromium could not render the Netron view")
+    assert picture.summary is not None and len(picture.summary) == 3
