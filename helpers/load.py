@@ -50,14 +50,15 @@ end
 """
 
 
-def digits_endpoint_folder() -> Path:
+def digits_endpoint_folder(epochs: int = 8) -> Path:
     """The digits CNN laid out as a registered model (``build/models/endpoint/digits-cnn/1/model.onnx``),
-    with the digit names as its class labels."""
+    with the digit names as its class labels. epochs: training epochs if the CNN is not built yet."""
     from helpers.models import digits_cnn_onnx
     from helpers.paths import models_dir
     from helpers.serve import package_model
 
-    return package_model(digits_cnn_onnx(), models_dir("endpoint"), "digits-cnn", 1,
+    cached = models_dir("shared") / "digits_cnn.onnx"  # where digits_cnn_onnx keeps it: skip importing torch
+    return package_model(cached if cached.exists() else digits_cnn_onnx(epochs=epochs), models_dir("endpoint"), "digits-cnn", 1,
                          labels=[str(d) for d in range(10)])
 
 

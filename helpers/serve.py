@@ -151,6 +151,7 @@ class LocalEndpoint:
         self.process: subprocess.Popen | None = None
         self.log_path: Path | None = None
         self._log_file = None
+        self._deadline = 0.0
 
     # -- addresses ----------------------------------------------------------------------------------
     @property
@@ -169,11 +170,14 @@ class LocalEndpoint:
         return f"{self.url}/swagger.json"
 
     # -- life cycle ---------------------------------------------------------------------------------
-    def start(self) -> LocalEndpoint:
+    def start(self, wait: bool = True) -> LocalEndpoint:
         """Start the server and wait until ``GET /`` answers ``Healthy``; raises :class:`EndpointError`
-        with the log's tail when it exits or does not become healthy within ``start_timeout``."""
+        with the log's tail when it exits or does not become healthy within ``start_timeout``.
+
+        wait: False returns at once (the server boots while you do other work); call :meth:`wait` later.
+        """
         if self.process and self.process.poll() is None:
-            return self
+            return self.wait() if wait else self
         fd, name = tempfile.mkstemp(prefix="azmlinfsrv-", suffix=".log")
         os.close(fd)
         self.log_path = Path(name)
@@ -188,8 +192,14 @@ class LocalEndpoint:
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                                         preexec_fn=_die_with_parent)
         atexit.register(self.stop)
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
+        self._deadline = time.monotonic() + self.start_timeout
+        return self.wait() if wait else self
+
+    def wait(self) -> LocalEndpoint:
+        """Block until the started server is healthy (see :meth:`start`)."""
+        if self.process is None:
+            raise EndpointError("The endpoint is not started: call start() first.")
+        while time.monotonic() < self._deadline:
             code = self.process.poll()
             if code is not None:
                 tail = self.log_tail()
