@@ -1,0 +1,27 @@
+"""Checks for the classic-ML export notebooks: scikit-learn (12), gradient boosting (13), CoreML and LIBSVM (14)."""
+
+from __future__ import annotations
+
+from tests.notebooks.expectations import expect, verdicts
+
+
+@expect("14_export_coreml_libsvm")
+def _coreml_libsvm(results, records):
+    # onnxmltools as released cannot import its CoreML and LIBSVM converters (onnx/onnxmltools#735) ...
+    assert all(v.startswith("ImportError") for v in results["import_errors"].values()) or not results["patched"]
+    # ... the repaired converters work, and the parity check catches the LIBSVM label-order bug on screen.
+    assert verdicts(records) == {
+        "coreml pipeline regressor (scaler + GLM)": "pass",
+        "coreml GLM classifier (one-vs-rest logistic)": "pass",
+        "libsvm SVC (labels not ascending)": "fail",
+        "libsvm SVC (labels fixed)": "pass",
+        "libsvm epsilon-SVR": "pass",
+    }
+    by_model = {r["model"]: r for r in records}
+    caught = by_model["libsvm SVC (labels not ascending)"]
+    assert caught["label_agreement"] < 0.9 and caught["max_abs_err"] < 1e-4  # scores match, labels do not
+    assert by_model["libsvm SVC (labels fixed)"]["label_agreement"] == 1.0
+    assert {r["framework"] for r in records} == {"coremltools", "libsvm"}
+    assert all(r["converter"] == "onnxmltools" and (r["opset"] or 0) <= 15 for r in records)  # None: ai.onnx.ml only
+    assert results["binary_label_agreement"] == {"False": 0.0, "True": 1.0}
+    assert results["coreml_files"] == ["diabetes_ridge.mlmodel", "iris_ovr.mlmodel"]
