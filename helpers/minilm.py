@@ -41,10 +41,12 @@ __all__ = [
     "load_tokenizer",
     "tokenize",
     "export_minilm_onnx",
+    "quantize_minilm_int8",
     "mean_pool",
     "cosine_rows",
     "embed_torch",
     "embed_onnx",
+    "embedding_parity",
     "load_sentences",
 ]
 
@@ -189,6 +191,8 @@ def export_minilm_onnx(
     dynamo: bool = True,
     opset: int = 18,
     rebuild: bool = False,
+    model: Any = None,
+    tokenizer: Any = None,
 ) -> Path:
     """Export the encoder to ONNX (dynamic batch and sequence), cached; returns the file.
 
@@ -198,6 +202,7 @@ def export_minilm_onnx(
         ``False`` the legacy TorchScript exporter, whose output differs with transformers 5
         (a parity check catches it: see notebooks/32_quantization.ipynb).
     rebuild: export again even if the file exists.
+    model, tokenizer: an already loaded pair from :func:`load_minilm` (saves loading it again).
     """
     import warnings
 
@@ -207,7 +212,8 @@ def export_minilm_onnx(
     target = Path(path) if path else models_dir("shared") / name
     if target.exists() and not rebuild:
         return target
-    model, tokenizer = load_minilm()
+    if model is None or tokenizer is None:
+        model, tokenizer = load_minilm()
     wrapped = _wrapper(model)
     feeds = tokenize(tokenizer, ["An example sentence to trace the encoder.", "Short one."])
     args = tuple(torch.as_tensor(feeds[n]) for n in INPUT_NAMES)
@@ -225,6 +231,40 @@ def export_minilm_onnx(
             axes = {n: {0: "batch", 1: "sequence"} for n in (*INPUT_NAMES, OUTPUT_NAME)}
             torch.onnx.export(wrapped, args, str(tmp), input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
                               dynamic_axes=axes, opset_version=opset, dynamo=False)
+    tmp.replace(target)
+    return target
+
+
+def quantize_minilm_int8(
+    src: str | os.PathLike[str] | None = None,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    per_channel: bool = True,
+    reduce_range: bool = True,
+    embeddings: bool = True,
+    rebuild: bool = False,
+) -> Path:
+    """Dynamic int8 quantization of the exported encoder, cached; returns the file.
+
+    src: the fp32 export (default :func:`export_minilm_onnx` with ``dynamo=True``).
+    path: where to write it (default ``build/models/shared/minilm_int8.onnx`` for the default settings,
+        else a name that spells the settings).
+    per_channel, reduce_range: see :func:`helpers.quantization.quantize_dynamic_int8` (both on: the
+        accurate choice on CPUs without AVX-512 VNNI).
+    embeddings: also store the 30522 x 384 word-embedding table (the ``Gather``, half the file) as int8.
+    """
+    from helpers.quantization import quantize_dynamic_int8
+
+    default = per_channel and reduce_range and embeddings
+    name = "minilm_int8.onnx" if default else (
+        f"minilm_int8{'_pc' if per_channel else ''}{'_rr' if reduce_range else ''}{'_emb' if embeddings else ''}.onnx")
+    target = Path(path) if path else models_dir("shared") / name
+    if target.exists() and not rebuild:
+        return target
+    src = Path(src) if src else export_minilm_onnx()
+    tmp = target.with_name(target.stem + f".tmp{os.getpid()}.onnx")
+    ops = ("MatMul", "Gather") if embeddings else ("MatMul",)
+    quantize_dynamic_int8(src, tmp, per_channel=per_channel, reduce_range=reduce_range, op_types=ops)
     tmp.replace(target)
     return target
 
@@ -292,6 +332,31 @@ def embed_onnx(model: Any, sentences: Sequence[str], tokenizer: Any | None = Non
         hidden = sess.run([OUTPUT_NAME], {k: v for k, v in feeds.items() if k in declared})[0]
         out.append(mean_pool(hidden, feeds["attention_mask"]))
     return np.concatenate(out)
+
+
+def embedding_parity(expected: np.ndarray, actual: np.ndarray, *, name: str, converter: str,
+                     framework: str = "torch", atol: float = 1e-4, min_cosine: float | None = None,
+                     record: bool = True) -> Any:
+    """Compare two sets of sentence embeddings; record a parity entry; return the ``ParityResult``.
+
+    Passes when every element is within ``atol`` (rtol 0) and, if ``min_cosine`` is given, every
+    sentence's cosine similarity reaches it. The cosine statistics are kept in the record.
+    """
+    from helpers.environment import package_version
+    from helpers.verify import compare_outputs, record_parity
+
+    result = compare_outputs({"sentence_embedding": expected}, {"sentence_embedding": actual}, rtol=0.0, atol=atol,
+                             name=name)
+    cos = cosine_rows(expected, actual)
+    result.meta = {"framework": framework, "framework_version": package_version(framework),
+                   "converter": converter, "converter_version": package_version(converter.split()[0]),
+                   "onnxruntime_version": package_version("onnxruntime"),
+                   "cosine_min": float(cos.min()), "cosine_mean": float(cos.mean()), "min_cosine": min_cosine}
+    if min_cosine is not None and cos.min() < min_cosine:
+        result.outputs[0].allclose = False
+    if record:
+        record_parity(result)
+    return result
 
 
 def load_sentences(path: str | os.PathLike[str] | None = None, limit: int | None = None) -> list[str]:

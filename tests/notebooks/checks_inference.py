@@ -40,3 +40,26 @@ def _performance(results, records):
     for path in results["report_files"].values():
         assert path.endswith((".md", ".json", ".png"))
     assert "cores" in results["machine"]
+
+
+@expect("32_quantization")
+def _quantization(results, records):
+    assert results["sha256_ok"] is True
+    found = verdicts(records)
+    assert found["MiniLM (dynamo exporter)"] == "pass"
+    assert results["dynamo_cosine_min"] > 0.9999
+    assert found["MiniLM (attention mask ignored)"] == "fail"  # the parity check catches a lost mask
+    assert results["mask_ignored_cosine_min"] < 0.99
+    if results["torchscript"] is not None:  # full mode only; its verdict is whatever the check measured
+        assert found["MiniLM (TorchScript exporter)"] == results["torchscript"]["verdict"]
+    assert found["MiniLM int8 dynamic vs fp32"] == "pass"
+    minilm = {r["model"]: r for r in results["minilm"]}
+    fp32, int8 = minilm["fp32"], minilm["int8 dynamic (per-channel, reduce_range)"]
+    assert int8["cosine mean"] >= 0.99 and int8["cosine min"] >= 0.95, int8
+    assert int8["MB"] <= 0.30 * fp32["MB"], (int8["MB"], fp32["MB"])
+    cnn = {r["model"]: r for r in results["cnn"]}
+    for name in ("int8 static QDQ (calibrated)", "int8 dynamic", "float16"):
+        assert found[f"digits CNN {name} vs fp32"] == "pass"
+        assert cnn[name]["KB"] < cnn["fp32"]["KB"], name
+        assert cnn[name]["labels = fp32"] >= 0.97 and cnn[name]["accuracy"] >= cnn["fp32"]["accuracy"] - 0.03
+    assert results["avx512_vnni"] in (True, False)
