@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -152,6 +153,7 @@ class LocalEndpoint:
         self.log_path: Path | None = None
         self._log_file = None
         self._deadline = 0.0
+        self._app_root: Path | None = None
 
     # -- addresses ----------------------------------------------------------------------------------
     @property
@@ -185,7 +187,8 @@ class LocalEndpoint:
         env = {**os.environ, "AZUREML_LOG_LEVEL": self.log_level, "PYTHONUNBUFFERED": "1", **self.env}
         env.pop("AZUREML_MODEL_DIR", None)  # --model_dir sets it
         if self.log_level.upper() != "INFO":
-            env["AML_APP_ROOT"] = str(self._logging_root(self.log_level.upper()))
+            self._app_root = self._logging_root(self.log_level.upper())
+            env["AML_APP_ROOT"] = str(self._app_root)
         cmd = [sys.executable, "-c", _LAUNCH, "--entry_script", str(self.script), "--model_dir", str(self.model_dir),
                "--port", str(self.port), "--worker_count", str(self.workers)]
         self.process = subprocess.Popen(cmd, cwd=self.script.parent, env=env, stdout=self._log_file,
@@ -250,6 +253,9 @@ class LocalEndpoint:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+        if self._app_root is not None:
+            shutil.rmtree(self._app_root, ignore_errors=True)
+            self._app_root = None
 
     @property
     def running(self) -> bool:
