@@ -1,0 +1,178 @@
+"""helpers.benchmark (statistics, timing, targets, profiles, FLOPs) and helpers.quantization on tiny models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import benchmark, minilm, quantization, runtime
+from tests.unit.models import linear_model
+
+
+def _mlp(width: int = 128):
+    """A two-layer MLP with ``width`` x ``width`` weights: big enough for quantization to shrink it."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w1, w2 = (rng.standard_normal((width, width)).astype(np.float32) / 10 for _ in range(2))
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+         helper.make_node("MatMul", ["r", "w2"], ["y"])],
+        "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", width])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", width])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def test_summarize_gives_median_percentiles_and_iqr():
+    s = benchmark.summarize([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert (s.n, s.median, s.min, s.max, s.mean) == (5, 3.0, 1.0, 5.0, 3.0)
+    assert (s.q1, s.q3, s.iqr) == (2.0, 4.0, 2.0)
+    assert s.p10 == pytest.approx(1.4) and s.p90 == pytest.approx(4.6)
+    assert benchmark.summarize([7.0]).iqr == 0.0
+    assert set(s.to_dict()) >= {"median", "p10", "p90", "iqr"}
+
+
+@pytest.mark.parametrize("bad", [[], [1.0, float("nan")]], ids=["empty", "nan"])
+def test_summarize_refuses_no_or_broken_timings(bad):
+    with pytest.raises(ValueError, match="at least one finite timing"):
+        benchmark.summarize(bad)
+
+
+def test_time_callable_warms_up_then_times_each_repeat():
+    calls = []
+    stats = benchmark.time_callable(lambda: calls.append(1), warmup=3, repeats=7)
+    assert len(calls) == 10 and stats.n == 7 and stats.median >= 0
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        benchmark.time_callable(lambda: None, repeats=0)
+
+
+def test_time_callable_stops_at_max_seconds_after_three_runs():
+    import time
+
+    stats = benchmark.time_callable(lambda: time.sleep(0.02), warmup=0, repeats=100, max_seconds=0.01)
+    assert stats.n == 3
+
+
+def _rows():
+    s = benchmark.summarize
+    return [benchmark.result_row("m", "slow", 1, s([9.0, 10.0, 11.0])),
+            benchmark.result_row("m", "fast", 1, s([2.0, 2.0, 2.0]))]
+
+
+def test_result_rows_speedup_and_throughput():
+    rows = _rows()
+    assert rows[1]["samples_per_s"] == pytest.approx(500.0)
+    assert benchmark.speedup(rows, "m", "fast", "slow", 1) == pytest.approx(5.0)
+    with pytest.raises(KeyError, match="No row for"):
+        benchmark.speedup(rows, "m", "fast", "slow", 64)
+
+
+def test_targets_report_measured_figure_and_reason_when_missed():
+    s = benchmark.summarize
+    rows = [benchmark.result_row("digits CNN", "PyTorch eager", 1, s([2.0])),
+            benchmark.result_row("digits CNN", "ONNX Runtime", 1, s([1.0])),
+            benchmark.result_row("MiniLM seq 128", "PyTorch eager", 1, s([40.0])),
+            benchmark.result_row("MiniLM seq 128", "ONNX Runtime fp32", 1, s([20.0])),
+            benchmark.result_row("MiniLM seq 128", "ONNX Runtime int8", 1, s([10.0]))]
+    fid = {"sentences": 60, "cosine_mean": 0.995, "cosine_min": 0.97, "size_ratio": 0.26}
+    targets = {t["target"]: t for t in benchmark.evaluate_targets(rows, fid)}
+    cnn = targets["digits CNN batch 1: ORT vs PyTorch eager"]
+    assert (cnn["measured"], cnn["met"]) == ("2.00x", False) and cnn["note"]
+    assert targets["MiniLM seq 128 batch 1: ORT fp32 vs PyTorch eager"]["met"] is True
+    assert targets["MiniLM seq 128 batch 1: int8 vs ORT fp32"]["measured"] == "2.00x"
+    assert targets["MiniLM int8 file size vs fp32"]["met"] is True
+    table = benchmark.targets_table(list(targets.values()))
+    assert "4 of 5 targets met" in table.to_markdown()
+
+
+def test_profile_summary_ranks_operators(tmp_path):
+    sess = runtime.make_session(_mlp(), profile_prefix=tmp_path / "prof")
+    for _ in range(3):
+        sess.run(None, {"x": np.ones((8, 128), np.float32)})
+    table = benchmark.summarize_profile(sess.end_profiling(), top=5)
+    ops = [r["operator"] for r in table.rows]
+    assert "MatMul" in ops and table.rows[0]["total_us"] >= table.rows[-1]["total_us"]
+    assert {r["operator"]: r["calls"] for r in table.rows}["MatMul"] == 6
+
+
+def test_profile_summary_of_an_empty_trace_says_what_to_do(tmp_path):
+    path = tmp_path / "empty.json"
+    path.write_text("[]")
+    with pytest.raises(ValueError, match="run the session at least once"):
+        benchmark.summarize_profile(path)
+
+
+def test_count_flops_of_matmul_and_gemm():
+    assert benchmark.count_flops(linear_model(), {"x": (5, 4)}) == 2 * 5 * 4 * 3
+    assert benchmark.count_flops(_mlp(16), {"x": (2, 16)}) == 2 * (2 * 2 * 16 * 16)
+    with pytest.raises(ValueError, match="rank 2"):
+        benchmark.count_flops(linear_model(), {"x": (5,)})
+
+
+def test_matmul_peak_is_positive_and_label_names_the_machine():
+    assert benchmark.matmul_peak_gflops(n=64, repeats=1, use_torch=False) > 0
+    label = benchmark.machine_label(threads=2, versions=("numpy", "onnxruntime"))
+    text = benchmark.label_text(label)
+    assert "cores" in text and "2 threads" in text and "numpy" in text
+
+
+def test_dynamic_int8_is_smaller_and_close(tmp_path):
+    import onnx
+
+    pytest.importorskip("onnxruntime.quantization", reason="needs ml_dtypes, which only the main kernel has")
+
+    src = tmp_path / "mlp.onnx"
+    onnx.save(_mlp(), str(src))
+    dst = quantization.quantize_dynamic_int8(src, tmp_path / "mlp_int8.onnx")
+    assert quantization.file_size_mb(dst) < 0.5 * quantization.file_size_mb(src)
+    x = np.random.default_rng(1).standard_normal((4, 128)).astype(np.float32)
+    ref = runtime.make_session(src).run(None, {"x": x})[0]
+    got = runtime.make_session(dst).run(None, {"x": x})[0]
+    assert minilm.cosine_rows(ref, got).min() > 0.99
+
+
+def test_static_qdq_needs_calibration_data():
+    with pytest.raises(ValueError, match="at least one batch"):
+        quantization.ArrayCalibrationReader([])
+    reader = quantization.ArrayCalibrationReader([{"x": np.ones(1)}, {"x": np.zeros(1)}])
+    assert reader.get_next()["x"][0] == 1 and reader.get_next()["x"][0] == 0 and reader.get_next() is None
+    reader.rewind()
+    assert reader.get_next() is not None
+
+
+def test_file_size_counts_external_data(tmp_path):
+    (tmp_path / "m.onnx").write_bytes(b"x" * 1000)
+    assert quantization.file_size_mb(tmp_path / "m.onnx") == pytest.approx(0.001)
+    (tmp_path / "m.onnx.data").write_bytes(b"x" * 2000)
+    assert quantization.file_size_mb(tmp_path / "m.onnx") == pytest.approx(0.003)
+    with pytest.raises(FileNotFoundError):
+        quantization.file_size_mb(tmp_path / "nope.onnx")
+
+
+def test_mean_pool_ignores_padding_and_cosine_rows():
+    h = np.array([[[1.0, 0.0], [3.0, 0.0], [100.0, -100.0]]])
+    assert minilm.mean_pool(h, np.array([[1, 1, 0]]), normalize=False).tolist() == [[2.0, 0.0]]
+    assert minilm.mean_pool(h, np.array([[1, 1, 0]])).tolist() == [[1.0, 0.0]]
+    with pytest.raises(ValueError, match=r"\(batch, seq\) mask"):
+        minilm.mean_pool(h, np.ones((1, 2)))
+    assert minilm.cosine_rows(np.eye(2), np.eye(2)).tolist() == [1.0, 1.0]
+
+
+def test_shipped_sentences_are_many_and_varied():
+    sentences = minilm.load_sentences()
+    assert len(sentences) >= 50 and len(set(sentences)) == len(sentences)
+    assert minilm.load_sentences(limit=5) == sentences[:5]
+
+
+def test_sha256_and_a_tampered_file_is_refused(tmp_path, monkeypatch):
+    f = tmp_path / "config.json"
+    f.write_text("{}")
+    assert minilm.sha256(f) == "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+    monkeypatch.setattr(minilm, "minilm_dir", lambda: tmp_path)
+    with pytest.raises(minilm.MiniLMFileError, match=r"config\.json: sha256 .* reinstall"):
+        minilm.verify_minilm_files({"config.json": "0" * 64})
+    with pytest.raises(minilm.MiniLMFileError, match="missing"):
+        minilm.verify_minilm_files({"model.safetensors": "0" * 64})
