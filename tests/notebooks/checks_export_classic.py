@@ -25,3 +25,24 @@ def _coreml_libsvm(results, records):
     assert all(r["converter"] == "onnxmltools" and (r["opset"] or 0) <= 15 for r in records)  # None: ai.onnx.ml only
     assert results["binary_label_agreement"] == {"False": 0.0, "True": 1.0}
     assert results["coreml_files"] == ["diabetes_ridge.mlmodel", "iris_ovr.mlmodel"]
+
+
+@expect("12_export_sklearn")
+def _sklearn(results, records):
+    assert verdicts(records) == {
+        "churn pipeline (ZipMap, one input per column)": "pass",
+        "churn pipeline (zipmap=False, plain arrays)": "pass",
+        "churn pipeline (raw scores)": "pass",
+        "diabetes ridge regressor (float32, one input)": "pass",
+        "diabetes ridge regressor (float64, one input)": "pass",
+    }
+    assert all(r["framework"] == "scikit-learn" and r["converter"] == "skl2onnx" for r in records)
+    assert all(r["label_agreement"] == 1.0 for r in records if r["model"].startswith("churn"))
+    outputs = results["outputs"]
+    assert outputs["default"] == ["output_label", "output_probability"]  # ZipMap by default
+    assert outputs["zipmap=False"] == ["label", "probabilities"]
+    assert outputs["output_class_labels"] == ["label", "probabilities", "class_labels"]
+    assert len(results["inputs"]) == 7  # one named input per column
+    assert results["metadata"]["class_labels"] == "0=stays,1=churns"
+    err = results["regressor_max_abs_err"]
+    assert err["float64"] < 1e-9 < err["float32"] < 1e-2
