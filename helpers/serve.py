@@ -180,9 +180,9 @@ class LocalEndpoint:
         """
         if self.process and self.process.poll() is None:
             return self.wait() if wait else self
-        fd, name = tempfile.mkstemp(prefix="azmlinfsrv-", suffix=".log")
-        os.close(fd)
-        self.log_path = Path(name)
+        from helpers.paths import build_dir
+
+        self.log_path = build_dir("logs") / f"azmlinfsrv-{self.port}.log"
         self._log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
         env = {**os.environ, "AZUREML_LOG_LEVEL": self.log_level, "PYTHONUNBUFFERED": "1", **self.env}
         env.pop("AZUREML_MODEL_DIR", None)  # --model_dir sets it
@@ -274,7 +274,8 @@ class LocalEndpoint:
 
     # -- inspection ---------------------------------------------------------------------------------
     def log_tail(self, lines: int = 30) -> str:
-        """The last ``lines`` lines of the server's log (stdout and stderr of the master and workers)."""
+        """The last ``lines`` lines of the server's log (stdout and stderr of the master and workers), which
+        is kept in ``build/logs/azmlinfsrv-<port>.log``."""
         if not self.log_path or not self.log_path.exists():
             return "(no log)"
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
