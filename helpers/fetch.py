@@ -27,10 +27,14 @@ import re
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
-__all__ = ["FetchError", "ChecksumMismatchError", "hf_url", "fetch", "fetch_hf", "sha256_of", "USER_AGENT"]
+__all__ = [
+    "FetchError", "ChecksumMismatchError", "hf_url", "fetch", "fetch_hf", "sha256_of", "serve_directory", "USER_AGENT",
+]
 
 #: The User-Agent the workbook sends (some hosts refuse Python's default one).
 USER_AGENT = "onnx-workbook-fetch/1.0"
@@ -231,3 +235,33 @@ def fetch_hf(
     ...          revision="<40-hex commit>", sha256="<64-hex hash>")   # doctest: +SKIP
     """
     return fetch(hf_url(repo, path, revision), sha256, **options)  # type: ignore[arg-type]
+
+
+@contextmanager
+def serve_directory(folder: str | os.PathLike[str]) -> Iterator[str]:
+    """Serve ``folder`` over HTTP on 127.0.0.1 at a free port while the block runs; yields the base URL.
+
+    For trying :func:`fetch` without internet (the notebook does), and for tests. The server runs in a
+    thread and is shut down when the block ends.
+
+    >>> with serve_directory(".") as base:   # doctest: +SKIP
+    ...     fetch(f"{base}/model.onnx", sha256="...")
+    """
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -182,3 +182,16 @@ def test_hugging_face_urls_pin_a_commit():
             hf_url("org/name", "model.onnx", moving)
     with pytest.raises(ValueError, match="owner/name"):
         fetch_hf("justaname", "model.onnx", revision=commit, sha256=PAYLOAD_SHA)
+
+
+def test_serve_directory_serves_a_folder_on_loopback_and_stops(tmp_path):
+    from helpers.fetch import serve_directory
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "m.bin").write_bytes(PAYLOAD)
+    with serve_directory(tmp_path / "site") as base:
+        assert base.startswith("http://127.0.0.1:")
+        path = fetch(f"{base}/m.bin", PAYLOAD_SHA, cache_dir=tmp_path / "cache", backoff=0)
+    assert path.read_bytes() == PAYLOAD
+    with pytest.raises(FetchError):  # the server is gone
+        fetch(f"{base}/m.bin", hashlib.sha256(b"other").hexdigest(), cache_dir=tmp_path / "c2", retries=0, timeout=2)
