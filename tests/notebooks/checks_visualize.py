@@ -20,3 +20,21 @@ def _visualize_netron(results, records):
         "digits CNN (dynamo exporter)": "pass",
         "digits CNN int8 QDQ": "pass",
     }
+
+
+@expect("21_pretrained_models")
+def _pretrained_models(results, records):
+    assert results["onnx_hub_present"] is False
+    assert results["dummy_inputs_match_runner"] is True
+    assert results["fetch_cached_and_mismatch_refused"] is True
+    assert len(results["zoo_passed"]) >= 4, results["zoo_passed"]
+    zoo = {m: v for m, v in verdicts(records).items() if m.endswith("(light)")}
+    assert len(zoo) >= 4 and set(zoo.values()) == {"pass"}, zoo
+    assert all(r["framework"] == "onnx model zoo (light)" for r in records if r["model"].endswith("(light)"))
+    assert len(results["zoo_timings_ms"]) >= 4 and all(t > 0 for t in results["zoo_timings_ms"].values())
+    assert results["reference_evaluator_softmax_opset9_disagrees"] is True
+    sim = results["similarity"]
+    paraphrase, unrelated = sim["Someone is strumming an acoustic guitar."], sim["The stock market fell sharply today."]
+    assert paraphrase == max(sim.values()) and paraphrase > unrelated + 0.3, sim
+    if results["minilm_onnx_checked"]:  # full mode: the ONNX encoder matched PyTorch
+        assert verdicts(records)["all-MiniLM-L6-v2 (pretrained)"] == "pass"
