@@ -192,9 +192,21 @@ def open_in_netron(
         return existing
     if existing is not None:
         existing.stop()
+    import logging
+
     import netron
 
-    address = netron.start(str(path), (host, port or 0), browse=False)
+    # netron.serve calls logging.basicConfig(level=INFO) when the root logger has no handler, which would
+    # make every library's INFO messages print in this kernel from then on: give it one for the call.
+    root, guard = logging.getLogger(), logging.NullHandler()
+    added = not root.hasHandlers()
+    if added:
+        root.addHandler(guard)
+    try:
+        address = netron.start(str(path), (host, port or 0), browse=False)
+    finally:
+        if added:
+            root.removeHandler(guard)
     _isolate_handler(address)
     view = NetronView(path, address[0], int(address[1]), height)
     _VIEWS[str(path)] = view

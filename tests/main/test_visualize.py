@@ -6,6 +6,7 @@ The browser test runs the served Netron page in headless Chromium (Debian's `chr
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import urllib.request
@@ -43,9 +44,13 @@ def views():
     assert visualize.running_views() == []
 
 
-def test_opening_the_same_file_twice_reuses_its_server(tmp_path, views):
+def test_opening_the_same_file_twice_reuses_its_server(tmp_path, views, monkeypatch):
     path = _named_model(tmp_path / "a.onnx")
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # as in a fresh kernel, where netron would call basicConfig
+    level = root.level
     first = visualize.open_in_netron(path)
+    assert (root.level, root.handlers) == (level, []), "opening a viewer leaves the kernel's logging alone"
     second = visualize.open_in_netron(str(path))
     assert second is first and first.alive and first.host == "127.0.0.1"
     assert visualize.running_views() == [first]
