@@ -192,3 +192,29 @@ def test_stop_leaves_no_process_behind(tmp_path):
     time.sleep(0.3)
     alive = [p for p in pids if Path(f"/proc/{p}").exists() and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
     assert not alive and not ep.healthy()
+
+
+@pytest.mark.parametrize("generator", ["python", "wrk"])
+def test_the_load_generators_count_requests_errors_and_percentiles(endpoint, generator):
+    import shutil
+
+    from helpers import load
+
+    if generator == "wrk" and not shutil.which("wrk"):
+        pytest.skip("wrk is not installed (requirements/apt.txt)")
+    drive = load.wrk_load if generator == "wrk" else load.python_load
+    good = drive(endpoint.scoring_uri, request(2), clients=2, seconds=1)
+    assert good["requests"] > 5 and good["errors"] == 0
+    assert 0 < good["p50_ms"] <= good["p99_ms"] <= good["max_ms"] + 1e-6
+    bad = drive(endpoint.scoring_uri, {"inputs": {}}, clients=1, seconds=1)
+    assert bad["errors"] == bad["requests"] > 0  # every 400 counts as an error
+
+
+def test_load_verdicts_compare_with_the_targets():
+    from helpers import load
+
+    runs = [{"clients": 1, "p50_ms": 1.5, "errors": 0, "rps": 300.0, "p99_ms": 3.0},
+            {"clients": 8, "p50_ms": 6.0, "errors": 2, "rps": 1200.0, "p99_ms": 25.0}]
+    verdicts = load._verdicts(runs, {"session_run_p50_ms": 0.1})
+    assert verdicts["rps_8_clients"] == (1200.0, True) and verdicts["p99_ms_8_clients"] == (25.0, False)
+    assert verdicts["p50_gap_ms_1_client"] == (1.4, False) and verdicts["errors"] == (2, False)
