@@ -409,9 +409,9 @@ def bench_digits(threads: int = 2, batches: Sequence[int] = (1, 64), repeats: in
     path = digits_cnn_onnx()
     model = digits_torch_model(path)
     sess = _ort(path, threads)
+    inputs = {b: np.random.default_rng(b).random((b, 1, 8, 8), dtype=np.float32) for b in batches}
     rows = []
-    for b in batches:
-        x = np.random.default_rng(b).random((b, 1, 8, 8), dtype=np.float32)
+    for b, x in inputs.items():  # all PyTorch runs first, then ONNX Runtime: neither's idle threads disturb the other
         xt = torch.from_numpy(x)
 
         def eager(xt=xt):
@@ -420,6 +420,7 @@ def bench_digits(threads: int = 2, batches: Sequence[int] = (1, 64), repeats: in
 
         rows.append(result_row("digits CNN", "PyTorch eager", b,
                                time_callable(eager, warmup=warmup, repeats=repeats, max_seconds=max_seconds)))
+    for b, x in inputs.items():
         rows.append(result_row("digits CNN", "ONNX Runtime", b,
                                time_callable(lambda x=x: sess.run(None, {DIGITS_INPUT: x}), warmup=warmup,
                                              repeats=repeats, max_seconds=max_seconds)))
