@@ -128,19 +128,19 @@ def digits_cnn_onnx(
 
     The export is verified against PyTorch on the digits test set before the file is kept.
     """
+    target = Path(path) if path else models_dir("shared") / "digits_cnn.onnx"
+    if target.exists() and not rebuild:
+        return target
     import torch
 
     from helpers import data
     from helpers.verify import compare_outputs, run_onnx
 
-    target = Path(path) if path else models_dir("shared") / "digits_cnn.onnx"
-    if target.exists() and not rebuild:
-        return target
     ds = data.load_digits(kind="images")
     model = make_digits_cnn()
     train_torch_classifier(model, ds.X_train, ds.y_train, epochs=epochs, progress=False)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp.onnx")
+    tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp.onnx")  # parallel builders never collide
     torch.onnx.export(
         model, (torch.zeros(1, 1, 8, 8),), str(tmp), input_names=[DIGITS_INPUT], output_names=[DIGITS_OUTPUT],
         dynamic_axes={DIGITS_INPUT: {0: "batch"}, DIGITS_OUTPUT: {0: "batch"}}, opset_version=17, dynamo=False,
