@@ -28,6 +28,9 @@ __all__ = [
     "tree_parity",
     "split_thresholds",
     "share_on_thresholds",
+    "split_disagreements",
+    "boosting_to_onnx",
+    "framework_outputs",
     "coreml_glm_regressor",
     "coreml_scaler",
     "coreml_glm_classifier",
@@ -145,10 +148,12 @@ def tree_parity(expected: Any, actual: Any, expected_labels: Any = None, actual_
                 rtol: float = 1e-4, atol: float = 1e-5) -> dict[str, Any]:
     """How a tree model's ONNX outputs differ from the framework's: rows outside tolerance, max error, labels.
 
-    expected, actual: probabilities (N, classes) or predictions (N,).
+    expected, actual: probabilities (N, classes; a ZipMap list of dicts is fine)
+        or predictions (N,).
     expected_labels, actual_labels: labels, for classifiers.
     """
-    e, a = np.asarray(expected, dtype=np.float64), np.asarray(actual, dtype=np.float64).reshape(np.shape(expected))
+    e = np.asarray(_plain(expected), dtype=np.float64)
+    a = np.asarray(_plain(actual), dtype=np.float64).reshape(e.shape)
     out: dict[str, Any] = {
         "rows": len(e),
         "rows_outside_tolerance": rows_outside_tolerance(e, a, rtol, atol),
@@ -158,6 +163,14 @@ def tree_parity(expected: Any, actual: Any, expected_labels: Any = None, actual_
         le, la = np.asarray(expected_labels).ravel(), np.asarray(actual_labels).ravel()
         out["label_agreement"] = float(np.mean(le.astype(str) == la.astype(str)))
     return out
+
+
+def _plain(values: Any) -> Any:
+    """A ZipMap output (a list of ``{class: probability}`` dicts) as rows in sorted class order."""
+    if isinstance(values, list) and values and isinstance(values[0], Mapping):
+        keys = sorted(values[0])
+        return [[row[k] for k in keys] for row in values]
+    return values
 
 
 def split_thresholds(model: Any) -> dict[int, np.ndarray]:
@@ -325,3 +338,96 @@ def libsvm_predict(model: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if model.get_svm_type() in (0, 1):  # C-SVC, nu-SVC
         labels = labels.astype(np.int64)
     return labels, np.asarray(values)
+
+
+def split_disagreements(X_a: np.ndarray, thresholds_a: Mapping[int, np.ndarray], X_b: np.ndarray,
+                        thresholds_b: Mapping[int, np.ndarray], strict: bool = True) -> float:
+    """The share of rows for which at least one split of the model decides differently in two precisions.
+
+    X_a, thresholds_a: the features and thresholds as the framework compares them.
+    X_b, thresholds_b: the same as ONNX Runtime compares them (e.g. float32 features
+        computed in float32, thresholds rounded to float32); same keys and order.
+    strict: the split rule, ``x < t`` (XGBoost) or, when False, ``x <= t`` (LightGBM).
+    Counts every split in the model, not only those on a row's path, so it is the
+    share of rows *at risk*; the rows that really change are at most these.
+    """
+    if set(thresholds_a) != set(thresholds_b):
+        raise ValueError("thresholds_a and thresholds_b must cover the same features; build both from one model.")
+    X_a, X_b = np.asarray(X_a), np.asarray(X_b)
+    if X_a.shape != X_b.shape:
+        raise ValueError(f"X_a has shape {X_a.shape} but X_b {X_b.shape}; pass the same rows in both precisions.")
+    differ = np.zeros(len(X_a), dtype=bool)
+    for f, t_a in thresholds_a.items():
+        t_a, t_b = np.asarray(t_a), np.asarray(thresholds_b[f])
+        a = X_a[:, [f]] < t_a[None, :] if strict else X_a[:, [f]] <= t_a[None, :]
+        b = X_b[:, [f]] < t_b[None, :] if strict else X_b[:, [f]] <= t_b[None, :]
+        differ |= (a != b).any(axis=1)
+    return float(differ.mean())
+
+
+def boosting_to_onnx(model: Any, n_features: int, target_opset: int = 15, zipmap: bool = False) -> Any:
+    """Convert a fitted XGBoost, LightGBM or CatBoost model (or a scikit-learn pipeline ending in XGBoost).
+
+    XGBoost and LightGBM go through onnxmltools (its own ``FloatTensorType``,
+    opset <= 15), CatBoost through its own ``save_model(..., format="onnx")``,
+    a pipeline through skl2onnx with onnxmltools' XGBoost converter registered.
+    The input is ``input: float[N, n_features]``; classifiers give ``label`` and
+    ``probabilities`` (plain arrays unless ``zipmap``; CatBoost's are a ZipMap),
+    regressors ``variable``.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import onnx
+
+    kind = type(model).__module__.split(".")[0]
+    if kind == "catboost":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.onnx"
+            model.save_model(str(path), format="onnx")
+            onx = onnx.load(str(path))
+        _rename(onx, onx.graph.input[0].name, "input")
+        if onx.graph.output[0].name == "predictions":  # a regressor: name it like onnxmltools does
+            _rename(onx, "predictions", "variable")
+        return onx
+    if kind == "sklearn":
+        from skl2onnx import convert_sklearn
+        from skl2onnx.common.data_types import FloatTensorType
+
+        register_xgboost_with_skl2onnx()
+        options = {id(model.steps[-1][1]): {"zipmap": zipmap}} if hasattr(model.steps[-1][1], "predict_proba") else None
+        return convert_sklearn(model, initial_types=[("input", FloatTensorType([None, n_features]))],
+                               target_opset={"": target_opset, "ai.onnx.ml": 3}, options=options)
+    from onnxmltools.convert.common.data_types import FloatTensorType as MLFloatTensorType
+
+    types = [("input", MLFloatTensorType([None, n_features]))]
+    if kind == "xgboost":
+        from onnxmltools import convert_xgboost
+
+        return convert_xgboost(model, initial_types=types, target_opset=target_opset)
+    if kind == "lightgbm":
+        from onnxmltools import convert_lightgbm
+
+        return convert_lightgbm(model, initial_types=types, target_opset=target_opset, zipmap=zipmap)
+    raise TypeError(f"Cannot convert a {type(model).__name__}: expected an XGBoost, LightGBM or CatBoost model, "
+                    "or a scikit-learn pipeline ending in one.")
+
+
+def _rename(onx: Any, old: str, new: str) -> None:
+    """Rename a graph input or output everywhere it appears."""
+    for value in [*onx.graph.input, *onx.graph.output]:
+        if value.name == old:
+            value.name = new
+    for node in onx.graph.node:
+        for names in (node.input, node.output):
+            for i, value in enumerate(names):
+                if value == old:
+                    names[i] = new
+
+
+def framework_outputs(model: Any, X: np.ndarray) -> dict[str, np.ndarray]:
+    """The model's own outputs named as in its ONNX conversion: ``label`` and ``probabilities``
+    for a classifier, ``variable`` (N, 1) for a regressor."""
+    if hasattr(model, "predict_proba"):
+        return {"label": np.asarray(model.predict(X)).ravel().astype(np.int64), "probabilities": model.predict_proba(X)}
+    return {"variable": np.asarray(model.predict(X), dtype=np.float64).reshape(-1, 1)}

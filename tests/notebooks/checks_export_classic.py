@@ -46,3 +46,29 @@ def _sklearn(results, records):
     assert results["metadata"]["class_labels"] == "0=stays,1=churns"
     err = results["regressor_max_abs_err"]
     assert err["float64"] < 1e-9 < err["float32"] < 1e-2
+
+
+@expect("13_export_boosting")
+def _boosting(results, records):
+    # XGBoost and CatBoost match to float32 precision; LightGBM's float64 thresholds, rounded to float32 in
+    # ONNX, flip a split on a row or two (recorded as fail); a float64 scaler in front of XGBoost flips many.
+    expected = {
+        "xgboost classifier": "pass", "xgboost regressor": "pass",
+        "lightgbm classifier": "fail", "lightgbm regressor": "fail",
+        "catboost classifier": "pass", "catboost regressor": "pass",
+        "xgboost in a scaled sklearn pipeline": "fail",
+    }
+    assert verdicts(records) == expected == results["verdicts"]
+    by_model = {r["model"]: r for r in records}
+    assert by_model["catboost classifier"]["converter"] == "catboost"
+    assert by_model["xgboost classifier"]["converter"] == "onnxmltools"
+    for name in ("lightgbm classifier", "xgboost in a scaled sklearn pipeline"):  # fails because values moved
+        assert by_model[name]["max_abs_err"] > 1e-3, name
+    assert results["min_label_agreement"] == 0.99
+    flips = results["flip_summary"]
+    assert flips["xgboost classifier"]["rows outside tolerance (worst)"] == 0.0
+    assert flips["catboost regressor"]["rows outside tolerance (worst)"] == 0.0
+    assert 0 < flips["lightgbm regressor"]["rows outside tolerance (worst)"] < 0.05
+    assert flips["xgboost (scaled) classifier"]["rows outside tolerance (mean)"] > 0.05
+    assert flips["xgboost (scaled) classifier"]["splits"] == results["n_splits"] == 2  # quick mode
+    assert 0 < results["lightgbm_rows_at_risk"] < 0.05
