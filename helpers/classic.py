@@ -211,6 +211,13 @@ def share_on_thresholds(X: np.ndarray, thresholds: Mapping[int, np.ndarray]) -> 
 
 # --- CoreML, built with coremltools' own builders ----------------------------------------------------
 
+def _coremltools() -> Any:
+    """coremltools, loaded without TensorFlow and PyTorch (see :func:`helpers.workarounds.import_coremltools`)."""
+    from helpers.workarounds import import_coremltools
+
+    return import_coremltools()
+
+
 def _array_feature(spec_feature: Any, name: str, size: int) -> None:
     from coremltools.proto import FeatureTypes_pb2
 
@@ -222,6 +229,7 @@ def _array_feature(spec_feature: Any, name: str, size: int) -> None:
 def coreml_scaler(mean: Sequence[float], scale: Sequence[float], input_name: str = "features",
                   output_name: str = "scaled") -> Any:
     """A CoreML ``Scaler`` spec computing ``(x - mean) / scale`` (scikit-learn's ``StandardScaler``)."""
+    _coremltools()
     from coremltools.proto import Model_pb2
 
     mean, scale = np.asarray(mean, dtype=np.float64), np.asarray(scale, dtype=np.float64)
@@ -239,6 +247,7 @@ def coreml_scaler(mean: Sequence[float], scale: Sequence[float], input_name: str
 def coreml_glm_regressor(coef: Sequence[float], intercept: float, input_name: str = "features",
                          output_name: str = "prediction") -> Any:
     """A CoreML ``GLMRegressor`` spec computing ``x @ coef + intercept``."""
+    _coremltools()
     from coremltools.proto import Model_pb2
 
     coef = np.asarray(coef, dtype=np.float64).ravel()
@@ -261,6 +270,7 @@ def coreml_glm_classifier(coefs: Any, intercepts: Sequence[float], class_labels:
     coefs: (classes, features) weights, one row per class (a one-vs-rest model).
     class_labels: the integer label of each row.
     """
+    _coremltools()
     from coremltools.proto import GLMClassifier_pb2, Model_pb2
 
     coefs = np.atleast_2d(np.asarray(coefs, dtype=np.float64))
@@ -293,6 +303,7 @@ def coreml_glm_classifier(coefs: Any, intercepts: Sequence[float], class_labels:
 def coreml_pipeline_regressor(specs: Sequence[Any], n_features: int, input_name: str = "features",
                               output_name: str = "prediction") -> Any:
     """Chain CoreML specs with ``coremltools.models.pipeline.PipelineRegressor``; returns the spec."""
+    _coremltools()
     from coremltools.models import datatypes
     from coremltools.models.pipeline import PipelineRegressor
 
@@ -390,7 +401,7 @@ def boosting_to_onnx(model: Any, n_features: int, target_opset: int = 15, zipmap
         if onx.graph.output[0].name == "predictions":  # a regressor: name it like onnxmltools does
             _rename(onx, "predictions", "variable")
         return onx
-    if kind == "sklearn":
+    if kind == "sklearn" and hasattr(model, "steps"):
         from skl2onnx import convert_sklearn
         from skl2onnx.common.data_types import FloatTensorType
 

@@ -113,6 +113,7 @@ def patch_onnxmltools() -> list[str]:
     import onnxmltools.convert.common.data_types as data_types
     import onnxmltools.convert.common.utils as utils
 
+    import_coremltools()  # the CoreML converter's package imports coremltools: keep it light
     added = []
     for module, label, name, fn in (
         (data_types, "data_types", "find_type_conversion", _find_type_conversion),

@@ -75,3 +75,68 @@ def test_libsvm_trains_on_numpy_arrays_and_rejects_mismatched_ones():
     assert labels.dtype == np.int64 and labels.tolist() == [0, 0, 1, 1] and scores.shape == (4, 1)
     with pytest.raises(ValueError, match="X has 4 rows but y has 3 values"):
         classic.libsvm_train(X, np.array([0, 1, 1]))
+
+
+def test_split_disagreements_counts_rows_whose_split_flips_between_precisions():
+    thresholds64 = {0: np.array([float(np.float32(0.1)) - 1e-12])}  # just below a float32 value: rounds onto it
+    thresholds32 = {0: thresholds64[0].astype(np.float32)}
+    X = np.array([[0.1], [0.5], [0.0], [0.1]], dtype=np.float32)
+    # x <= t decided as each side does: float64 value and threshold, or both rounded to float32.
+    flips = (X[:, 0].astype(np.float64) <= thresholds64[0][0]) != (X[:, 0] <= thresholds32[0][0])
+    assert flips.any()  # the rounded threshold decides the 0.1 rows the other way
+    got = classic.split_disagreements(X.astype(np.float64), thresholds64, X, thresholds32, strict=False)
+    assert got == float(flips.mean()) == 0.5
+    assert classic.split_disagreements(X, thresholds32, X, thresholds32) == 0.0  # same precision: no flips
+    with pytest.raises(ValueError, match="same features"):
+        classic.split_disagreements(X, {0: [0.0]}, X, {1: [0.0]})
+    with pytest.raises(ValueError, match="same rows in both precisions"):
+        classic.split_disagreements(X, thresholds32, X[:2], thresholds32)
+
+
+def test_lightgbm_thresholds_rounded_to_float32_make_rows_at_risk():
+    from lightgbm import LGBMRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 2)).astype(np.float32)
+    y = X[:, 0] * 3 + np.sin(5 * X[:, 1])
+    model = LGBMRegressor(n_estimators=20, num_leaves=7, verbose=-1).fit(X, y)
+    t64 = classic.split_thresholds(model)
+    t32 = {f: t.astype(np.float32) for f, t in t64.items()}
+    assert any((t.astype(np.float32) != t).any() for t in t64.values())  # LightGBM keeps float64 thresholds
+    risk = classic.split_disagreements(X.astype(np.float64), t64, X, t32, strict=False)
+    assert 0.0 <= risk < 0.5
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm", "catboost"])
+def test_boosting_to_onnx_names_inputs_and_outputs_the_same_way(library):
+    from helpers.verify import run_onnx
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    if library == "xgboost":
+        from xgboost import XGBClassifier, XGBRegressor
+        clf, reg = XGBClassifier(n_estimators=5), XGBRegressor(n_estimators=5)
+    elif library == "lightgbm":
+        from lightgbm import LGBMClassifier, LGBMRegressor
+        clf, reg = LGBMClassifier(n_estimators=5, verbose=-1), LGBMRegressor(n_estimators=5, verbose=-1)
+    else:
+        from catboost import CatBoostClassifier, CatBoostRegressor
+        kw = dict(iterations=5, verbose=0, allow_writing_files=False)
+        clf, reg = CatBoostClassifier(**kw), CatBoostRegressor(**kw)
+    clf.fit(X, y)
+    reg.fit(X, X[:, 0])
+    got = run_onnx(classic.boosting_to_onnx(clf, 3), {"input": X})
+    assert list(got) == ["label", "probabilities"]
+    assert (np.asarray(got["label"]).ravel() == classic.framework_outputs(clf, X)["label"]).all()
+    got = run_onnx(classic.boosting_to_onnx(reg, 3), {"input": X})
+    assert list(got) == ["variable"]
+    np.testing.assert_allclose(np.asarray(got["variable"]).reshape(-1, 1), classic.framework_outputs(reg, X)["variable"],
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_boosting_to_onnx_refuses_other_models():
+    from sklearn.linear_model import LinearRegression
+
+    with pytest.raises(TypeError, match="expected an XGBoost, LightGBM or CatBoost model"):
+        classic.boosting_to_onnx(LinearRegression(), 3)
