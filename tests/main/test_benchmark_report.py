@@ -40,3 +40,9 @@ def test_command_refuses_unknown_parts_and_bad_threads(tmp_build, capsys):
         benchmark.run_benchmark(parts=["gpu"], progress=False)
     with pytest.raises(SystemExit):
         benchmark.main(["--threads", "0"])
+
+
+def test_readme_block_names_the_machine_and_every_row():
+    block = benchmark.readme_markdown(_results())
+    assert block.startswith("Measured by `make benchmark` on: ") and "2 threads" in block
+    assert "| digits CNN | ONNX Runtime | 1 | 0.11 | " in block and "**Targets**" in block

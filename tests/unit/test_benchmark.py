@@ -113,7 +113,7 @@ def test_count_flops_of_matmul_and_gemm():
 
 
 def test_matmul_peak_is_positive_and_label_names_the_machine():
-    assert benchmark.matmul_peak_gflops(n=64, repeats=1, use_torch=False) > 0
+    assert benchmark.matmul_peak_gflops(sizes=(32, 64), repeats=1, use_torch=False) > 0
     label = benchmark.machine_label(threads=2, versions=("numpy", "onnxruntime"))
     text = benchmark.label_text(label)
     assert "cores" in text and "2 threads" in text and "numpy" in text
