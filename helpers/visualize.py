@@ -302,17 +302,26 @@ class NetronRenderer:
     ...     picture = renderer.draw("model.onnx", names=True)       # a GraphPicture
 
     chromium: the browser executable (default :func:`find_chromium`).
+    prelaunch: start the browser right away, in the background (the first picture is then quicker).
     The browser runs in a worker thread of its own: playwright's sync API refuses to run inside an
     asyncio loop, and a Jupyter kernel has one.
     """
 
-    def __init__(self, chromium: str | None = None) -> None:
+    def __init__(self, chromium: str | None = None, prelaunch: bool = True) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self.chromium = chromium or find_chromium()
         self._pool: Any = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netron-render")
         self._playwright: Any = None
         self._browser: Any = None
+        if prelaunch and self.chromium:  # start the browser now, while the notebook does other work
+            self._pool.submit(self._prelaunch)
+
+    def _prelaunch(self) -> None:  # runs in the worker thread; a failure is reported by the first render
+        import contextlib
+
+        with contextlib.suppress(Exception):  # the first render launches again and raises a clear error
+            self._launch()
 
     def __enter__(self) -> NetronRenderer:
         return self
@@ -332,7 +341,8 @@ class NetronRenderer:
             from playwright.sync_api import sync_playwright
         except ImportError as err:
             raise BrowserUnavailableError("The playwright package is missing: pip install playwright.") from err
-        self._playwright = sync_playwright().start()
+        if self._playwright is None:
+            self._playwright = sync_playwright().start()
         self._browser = self._playwright.chromium.launch(
             executable_path=self.chromium, args=list(CHROMIUM_ARGS), headless=True)
         return self._browser
@@ -376,7 +386,7 @@ class NetronRenderer:
             page.goto(view.url, timeout=timeout * 1000)
             page.wait_for_selector("#canvas .graph-node, #canvas .graph-input", state="attached", timeout=timeout * 1000)
             page.wait_for_selector("body.default", state="attached", timeout=timeout * 1000)
-            page.wait_for_timeout(300)  # let the layout settle
+            page.wait_for_timeout(100)  # let the layout settle
             texts = [t.strip() for t in _parse_texts(page.content()) if t.strip()]
             box = page.locator("#canvas").bounding_box()
             clip = None
