@@ -318,12 +318,16 @@ def run_onnx(
     return dict(zip(names, sess.run(names, dict(inputs))))
 
 
-def _opset(model: Any) -> int | None:
+def _opset(model: Any) -> int | str | None:
     try:
         import onnx
 
         proto = model if hasattr(model, "opset_import") else onnx.load(str(model), load_external_data=False)
-        return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+        main = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+        if main is not None:
+            return main
+        # Models of classic ML converters may declare only the ai.onnx.ml domain: say which.
+        return next((f"{o.domain} {o.version}" for o in proto.opset_import), None)
     except Exception:
         return None
 
