@@ -32,6 +32,7 @@ __all__ = [
     "Stats",
     "summarize",
     "time_callable",
+    "time_interleaved",
     "machine_label",
     "label_text",
     "result_row",
@@ -122,6 +123,31 @@ def time_callable(fn: Callable[[], Any], *, warmup: int = 3, repeats: int = 20, 
         if max_seconds is not None and len(times) >= 3 and time.perf_counter() - start > max_seconds:
             break
     return summarize(times)
+
+
+def time_interleaved(fns: Mapping[str, Callable[[], Any]], *, warmup: int = 2, repeats: int = 20,
+                     max_seconds: float | None = None) -> dict[str, Stats]:
+    """Time several callables in turns (A, B, C, A, B, C, ...) so that they share the same background load.
+
+    On a shared machine, timing A's runs and then B's compares A in one load with B in another;
+    interleaving makes the ratio of medians fair. Returns ``{name: Stats}`` in ms.
+    max_seconds: stop after the round in which this much time was spent (at least 3 rounds).
+    """
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"repeats must be >= 1 and warmup >= 0 (got repeats={repeats}, warmup={warmup}).")
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    start = time.perf_counter()
+    for i in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1e3)
+        if max_seconds is not None and i >= 2 and time.perf_counter() - start > max_seconds:
+            break
+    return {name: summarize(t) for name, t in times.items()}
 
 
 def machine_label(threads: int | None = None, versions: Sequence[str] = VERSIONS) -> dict[str, Any]:
@@ -508,7 +534,7 @@ def bench_minilm(threads: int = 2, seq_len: int = 128, batch: int = 1, repeats: 
 
     set_threads(threads)
     model, tok = minilm.load_minilm()
-    fp32 = minilm.export_minilm_onnx()
+    fp32 = minilm.export_minilm_onnx(model=model, tokenizer=tok)
     int8 = minilm.quantize_minilm_int8(fp32)
     s_fp32, s_int8 = _ort(fp32, threads), _ort(int8, threads)
     sentences = list(sentences or minilm.load_sentences())
@@ -520,11 +546,10 @@ def bench_minilm(threads: int = 2, seq_len: int = 128, batch: int = 1, repeats: 
             return model(**tfeeds).last_hidden_state
 
     case = f"MiniLM seq {seq_len}"
-    rows = []
-    for runtime, fn in (("PyTorch eager", eager), ("ONNX Runtime fp32", lambda: s_fp32.run(None, feeds)),
-                        ("ONNX Runtime int8", lambda: s_int8.run(None, feeds))):
-        rows.append(result_row(case, runtime, batch,
-                               time_callable(fn, warmup=warmup, repeats=repeats, max_seconds=max_seconds)))
+    fns = {"PyTorch eager": eager, "ONNX Runtime fp32": lambda: s_fp32.run(None, feeds),
+           "ONNX Runtime int8": lambda: s_int8.run(None, feeds)}
+    stats = time_interleaved(fns, warmup=warmup, repeats=repeats, max_seconds=max_seconds)  # same load for all
+    rows = [result_row(case, runtime, batch, st) for runtime, st in stats.items()]
     e32 = minilm.embed_onnx(s_fp32, sentences, tok)
     e8 = minilm.embed_onnx(s_int8, sentences, tok)
     cos = minilm.cosine_rows(e32, e8)
@@ -632,7 +657,7 @@ def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = 
         plan.append(("keras", lambda: bench_keras(threads, repeats=60 // reps, max_seconds=4 if quick else 15)))
     if "minilm" in parts:
         plan.append(("minilm", lambda: bench_minilm(threads, repeats=40 // reps // (2 if quick else 1),
-                                                    max_seconds=5 if quick else 20)))
+                                                    max_seconds=8 if quick else 60)))
     if "gflops" in parts:
         plan.append(("gflops", lambda: bench_gflops(threads, repeats=2 if quick else 5, include_minilm=not quick or "minilm" in parts)))
     rows: list[dict[str, Any]] = []

@@ -49,6 +49,15 @@ def test_time_callable_warms_up_then_times_each_repeat():
         benchmark.time_callable(lambda: None, repeats=0)
 
 
+def test_time_interleaved_takes_turns_and_times_each():
+    order = []
+    stats = benchmark.time_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")},
+                                       warmup=1, repeats=3)
+    assert order == ["a", "b"] * 4 and stats["a"].n == stats["b"].n == 3
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        benchmark.time_interleaved({"a": lambda: None}, repeats=0)
+
+
 def test_time_callable_stops_at_max_seconds_after_three_runs():
     import time
 
