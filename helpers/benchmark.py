@@ -614,7 +614,9 @@ def evaluate_targets(rows: Sequence[Mapping[str, Any]], fidelity: Mapping[str, A
     if minilm_case:
         b = next(row["batch"] for row in rows if row["case"] == minilm_case)
         r = ratio(minilm_case, "ONNX Runtime fp32", "PyTorch eager", b)
-        add(f"{minilm_case} batch {b}: ORT fp32 vs PyTorch eager", ">= 1.8x", f"{r:.2f}x", r >= 1.8)
+        add(f"{minilm_case} batch {b}: ORT fp32 vs PyTorch eager", ">= 1.8x", f"{r:.2f}x", r >= 1.8,
+            "" if r >= 1.8 else "PyTorch runs BERT's large MatMuls in the same optimized BLAS; ORT saves overhead "
+            "and fuses ops, a gain that moves with machine load (see the spread)")
         r = ratio(minilm_case, "ONNX Runtime int8", "ONNX Runtime fp32", b)
         vnni = _vnni()
         add(f"{minilm_case} batch {b}: int8 vs ORT fp32", ">= 1.8x", f"{r:.2f}x", r >= 1.8,
@@ -659,7 +661,7 @@ def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = 
     if "keras" in parts:
         plan.append(("keras", lambda: bench_keras(threads, repeats=60 // reps, max_seconds=4 if quick else 15)))
     if "minilm" in parts:
-        plan.append(("minilm", lambda: bench_minilm(threads, repeats=40 // reps // (2 if quick else 1),
+        plan.append(("minilm", lambda: bench_minilm(threads, repeats=100 // reps // (2 if quick else 1),
                                                     max_seconds=8 if quick else 60)))
     if "gflops" in parts:
         plan.append(("gflops", lambda: bench_gflops(threads, repeats=2 if quick else 5, include_minilm=not quick or "minilm" in parts)))
