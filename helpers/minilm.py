@@ -18,6 +18,7 @@ reused for sentence similarity by the pretrained-model notebooks.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -219,18 +220,26 @@ def export_minilm_onnx(
     args = tuple(torch.as_tensor(feeds[n]) for n in INPUT_NAMES)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.stem + f".tmp{os.getpid()}.onnx")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if dynamo:
-            batch, seq = torch.export.Dim("batch", max=1024), torch.export.Dim("sequence", max=512)
-            shapes = {n: {0: batch, 1: seq} for n in INPUT_NAMES}
-            program = torch.onnx.export(wrapped, args, None, input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
-                                        dynamic_shapes=shapes, opset_version=opset, dynamo=True)
-            program.save(str(tmp), external_data=False)
-        else:
-            axes = {n: {0: "batch", 1: "sequence"} for n in (*INPUT_NAMES, OUTPUT_NAME)}
-            torch.onnx.export(wrapped, args, str(tmp), input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
-                              dynamic_axes=axes, opset_version=opset, dynamo=False)
+    # The exporter warns about optional torchvision ops and its own deprecations: noise for this model.
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration.level
+    registration.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if dynamo:
+                batch, seq = torch.export.Dim("batch", max=1024), torch.export.Dim("sequence", max=512)
+                shapes = {n: {0: batch, 1: seq} for n in INPUT_NAMES}
+                program = torch.onnx.export(wrapped, args, None, input_names=list(INPUT_NAMES),
+                                            output_names=[OUTPUT_NAME], dynamic_shapes=shapes, opset_version=opset,
+                                            dynamo=True)
+                program.save(str(tmp), external_data=False)
+            else:
+                axes = {n: {0: "batch", 1: "sequence"} for n in (*INPUT_NAMES, OUTPUT_NAME)}
+                torch.onnx.export(wrapped, args, str(tmp), input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
+                                  dynamic_axes=axes, opset_version=opset, dynamo=False)
+    finally:
+        registration.setLevel(level)
     tmp.replace(target)
     return target
 
