@@ -54,12 +54,16 @@ def package_version(name: str) -> str:
 
     >>> package_version("a-package-that-does-not-exist")
     'not installed'
+    >>> package_version("onnxruntime.quantization") == package_version("onnxruntime")
+    True
     """
     for dist in _ALIASES.get(name.lower(), (name,)):
         try:
             return metadata.version(dist)
         except metadata.PackageNotFoundError:
             continue
+    if "." in name:  # a module path such as onnxruntime.quantization: its package's version
+        return package_version(name.split(".", 1)[0])
     return "not installed"
 
 

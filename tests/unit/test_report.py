@@ -62,3 +62,8 @@ def test_replace_section_swaps_only_the_marked_text(tmp_path):
     assert report.replace_section(path, "parity", "| new |")
     assert path.read_text() == "intro\n<!-- parity:start -->\n| new |\n<!-- parity:end -->\noutro\n"
     assert not report.replace_section(path, "benchmark", "x")
+
+
+def test_a_module_path_reports_its_package_version():
+    assert environment.package_version("numpy.linalg") == environment.package_version("numpy")
+    assert environment.package_version("no_such_pkg.sub") == "not installed"
