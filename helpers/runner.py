@@ -11,11 +11,13 @@ A failing notebook does not stop the others; the command exits non-zero and name
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ __all__ = [
     "run_workbook",
     "summary_table",
     "QUICK_ENV",
+    "notebook_lock",
     "main",
 ]
 
@@ -102,6 +105,26 @@ def notebook_kernel(path: str | os.PathLike[str]) -> str:
 def notebook_requires(path: str | os.PathLike[str]) -> list[str]:
     """The notebooks (stems) this one reads the outputs of, from ``metadata.workbook.requires``."""
     return list(_metadata(Path(path)).get("workbook", {}).get("requires", []))
+
+
+@contextlib.contextmanager
+def notebook_lock(group: str, folder: str | os.PathLike[str] | None = None) -> Iterator[Path]:
+    """Hold an exclusive file lock named ``group`` (under ``build/locks``) for the ``with`` block.
+
+    The notebook tests take the lock of a notebook's dependency group, so notebooks that write
+    or regenerate each other's outputs (``metadata.workbook.requires``) never run at the same
+    time, whichever test worker they land on. pytest-xdist's ``--dist loadgroup`` should keep
+    them on one worker, but with pytest 9.2 it silently stops grouping (pytest-dev/pytest-xdist#1386).
+    """
+    path = Path(folder) if folder else build_dir("locks")
+    path.mkdir(parents=True, exist_ok=True)
+    lock = path / f"{group}.lock"
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield lock
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _check_kernel(name: str) -> None:

@@ -73,3 +73,22 @@ def test_selecting_by_prefix_finds_notebooks_in_order_and_says_when_none_match()
     assert names == sorted(names) and names[:2] == ["00_start_here", "01_onnx_basics"]
     with pytest.raises(FileNotFoundError, match="No notebook in"):
         discover_notebooks(select=["zz"])
+
+
+def test_a_notebook_lock_is_held_by_one_process_at_a_time(tmp_path):
+    import time
+
+    from helpers.runner import notebook_lock
+
+    code = (
+        "import sys, time; from helpers.runner import notebook_lock\n"
+        f"with notebook_lock('g', {str(tmp_path)!r}):\n"
+        "    print('got', flush=True); time.sleep(1.5)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "got"
+    start = time.perf_counter()
+    with notebook_lock("g", tmp_path):
+        waited = time.perf_counter() - start
+    holder.wait(timeout=10)
+    assert waited > 0.5, "the second holder waited for the first to finish"
