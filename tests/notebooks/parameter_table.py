@@ -1,0 +1,53 @@
+"""Every notebook parameter, tried once away from its default (issue: parameters are an interface).
+
+``TRIES`` holds, per notebook, a non-default value from each parameter's stated range: the notebook
+must run with those values in quick mode and prove its own claims (its assertions). ``UNTRIED`` names
+parameters that cannot run here, with the reason. ``REFUSALS`` holds one out-of-range value per notebook
+that has a range to guard: the notebook must stop at once with ``helpers.parameters.check_parameter``'s
+message. A parameter in no table fails ``test_parameter_table_covers_every_parameter``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TRIES: dict[str, dict[str, Any]] = {
+    "00_start_here": {},
+    "01_onnx_basics": {"opset": 19},
+
+    "10_export_pytorch": {"epochs": 3, "opset": 17},
+    "11_export_tensorflow": {"epochs": 2, "opset": 15},
+    "12_export_sklearn": {"target_opset": 15},
+
+    "13_export_boosting": {"target_opset": 13, "n_estimators": 30, "min_label_agreement": 0.95, "n_splits": 3},
+    "14_export_coreml_libsvm": {"target_opset": 13},
+    "15_export_chainer": {"epochs": 3, "opset": 10, "old_opset": 8},
+    "16_export_mxnet": {"epochs": 3, "opset": 12},
+    "17_legacy_models_modern_runtime": {"target_opset": 19},
+
+    "20_visualize_netron": {"height": 300, "calibration_batches": 2},
+    "21_pretrained_models": {"timing_runs": 2},
+    "30_inference_onnxruntime": {"top": 5},
+    "31_performance_tuning": {"threads": 1},
+
+    "32_quantization": {"threads": 1, "seq_len": 64},
+
+    "40_deploy_local_endpoint": {"workers": 1, "max_batch": 16},
+    "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_DS3_v2", "instance_count": 2},
+}
+
+#: (notebook, parameter) -> why it is not tried in the tests.
+UNTRIED: dict[tuple[str, str], str] = {
+    ("17_legacy_models_modern_runtime", "regenerate_missing"): "False only matters when 15's and 16's files are missing",
+    ("21_pretrained_models", "online"): "True downloads from Hugging Face; the tests are offline",
+    ("21_pretrained_models", "hf_revision"): "used only when online=True",
+    ("41_deploy_azureml", "deploy_to_azure"): "True needs an Azure workspace; the tests never use credentials",
+    ("41_deploy_azureml", "workspace_config"): "used only when deploy_to_azure=True",
+}
+
+#: notebook -> (out-of-range parameters, the parameter the error must name).
+REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
+    "10_export_pytorch": ({"opset": 6}, "opset"),
+    "32_quantization": ({"seq_len": 1000}, "seq_len"),
+    "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
+}
