@@ -124,23 +124,35 @@ def write_json(path: str | os.PathLike[str], payload: Any) -> Path:
 
 
 
-def glue(name: str, value: Any) -> Any:
-    """Record a result of the running notebook for the tests to assert on; returns ``value``.
+def glue(name: str | Mapping[str, Any] | None = None, value: Any = None, **values: Any) -> Any:
+    """Record results of the running notebook for the tests to assert on; returns what was recorded.
 
-    Values land in ``build/results/<notebook>.json`` (the notebook's name comes
-    from the workbook runner; in an interactive session it is ``interactive``).
+    One value, ``glue("accuracy", 0.97)``, or all of a notebook's claims in one call,
+    ``glue(accuracy=0.97, opset=18)`` (or a mapping). Values land in ``build/results/<notebook>.json``
+    (the notebook's name comes from the workbook runner; in an interactive session it is
+    ``interactive``).
 
     >>> glue("accuracy", 0.97)   # doctest: +SKIP
     0.97
+    >>> glue(accuracy=0.97, opset=18)   # doctest: +SKIP
+    {'accuracy': 0.97, 'opset': 18}
     """
     from helpers.paths import build_dir
 
+    if isinstance(name, str):
+        if values:
+            raise TypeError("glue takes one name and value, or keyword arguments, not both")
+        new, single = {name: value}, True
+    else:
+        new, single = {**dict(name or {}), **values}, False
+        if not new:
+            raise TypeError("glue needs something to record: glue('name', value) or glue(name=value, ...)")
     notebook = os.environ.get("WORKBOOK_NOTEBOOK") or "interactive"
     path = build_dir("results") / f"{notebook}.json"
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    data[name] = value
+    data.update(new)
     write_json(path, data)
-    return value
+    return value if single else new
 
 
 def glued(notebook: str) -> dict[str, Any]:

@@ -67,3 +67,17 @@ def test_replace_section_swaps_only_the_marked_text(tmp_path):
 def test_a_module_path_reports_its_package_version():
     assert environment.package_version("numpy.linalg") == environment.package_version("numpy")
     assert environment.package_version("no_such_pkg.sub") == "not installed"
+
+
+def test_glue_records_all_claims_in_one_call(tmp_build, monkeypatch):
+    monkeypatch.setenv("WORKBOOK_NOTEBOOK", "99_demo")
+    assert report.glue(accuracy=0.97, opset=18) == {"accuracy": 0.97, "opset": 18}
+    report.glue({"n": 3})
+    assert report.glued("99_demo") == {"accuracy": 0.97, "opset": 18, "n": 3}
+
+
+def test_glue_refuses_an_empty_or_ambiguous_call(tmp_build):
+    with pytest.raises(TypeError, match="needs something to record"):
+        report.glue()
+    with pytest.raises(TypeError, match="not both"):
+        report.glue("a", 1, b=2)
