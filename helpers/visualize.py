@@ -1,17 +1,17 @@
-"""See inside an ONNX model with Netron: a live viewer in the notebook, and a static PNG of the graph.
+"""See inside an ONNX model with Netron: the server life cycle, and a picture that outlives the kernel.
 
-:func:`open_in_netron` serves a model with the ``netron`` package on 127.0.0.1 at a free port (no
-browser is launched) and embeds the viewer in the notebook. Each file gets its own server and port;
-opening the same file again reuses its server; :func:`stop_netron` (or the end of the kernel) stops
-them. :func:`draw_graph` renders the Netron view to PNG in headless Chromium, so executed notebooks
-and HTML renders show the graph with no live server; where no browser is available it says why and
-shows a text summary of the graph instead. Introduced in notebooks/20_visualize_netron.ipynb.
+Notebook 20 first calls ``netron.start(path, ("127.0.0.1", port), browse=False)`` and embeds an
+``IPython.display.IFrame`` itself; this module keeps what a reader would not write: one server per model
+on a free port (reused, kept apart, stopped at exit), a view that stays live in JupyterLab but shows a
+static picture where no server answers (an HTML render, a notebook opened without its kernel), and
+headless-Chromium PNGs of the graph with a text summary where no browser exists.
+Introduced in notebooks/20_visualize_netron.ipynb.
 
->>> from helpers.visualize import open_in_netron, draw_graph   # doctest: +SKIP
->>> view = open_in_netron("build/models/shared/digits_cnn.onnx")   # doctest: +SKIP
->>> view                      # the viewer, in an IFrame                # doctest: +SKIP
->>> view.stop()                                                         # doctest: +SKIP
->>> draw_graph("build/models/shared/digits_cnn.onnx")   # a PNG, or a text summary   # doctest: +SKIP
+>>> from helpers.visualize import NetronRenderer, open_in_netron   # doctest: +SKIP
+>>> with NetronRenderer() as renderer:                             # doctest: +SKIP
+...     picture = renderer.draw("model.onnx", names=True)          # a PNG, or a text summary
+>>> view = open_in_netron("model.onnx", picture=picture)          # doctest: +SKIP
+>>> view.stop()                                                   # doctest: +SKIP
 
 A model file that is not ONNX, or is truncated, raises
 :class:`helpers.inspect.NotAnOnnxModelError` before any server starts.
@@ -37,7 +37,6 @@ from helpers.report import Table
 
 __all__ = [
     "NetronView",
-    "NetronRender",
     "GraphPicture",
     "BrowserUnavailableError",
     "CHROMIUM_ARGS",
@@ -45,14 +44,9 @@ __all__ = [
     "stop_netron",
     "running_views",
     "find_chromium",
-    "render_png",
-    "render_pngs",
     "NetronRenderer",
     "draw_graph",
-    "draw_graphs",
     "graph_text_summary",
-    "remote_access_help",
-    "describe_node",
     "compare_graphs",
     "Gallery",
 ]
@@ -76,12 +70,18 @@ class BrowserUnavailableError(RuntimeError):
 
 @dataclass
 class NetronView:
-    """A Netron server for one model file; renders as the viewer in an IFrame."""
+    """A Netron server for one model file; shows as the live viewer, or as its picture where no server answers.
+
+    The HTML is an ``<object>`` that loads the viewer with the picture inside it as fallback content:
+    a browser shows the fallback when the server does not answer (an HTML render, a notebook opened
+    after the kernel stopped), and JupyterLab's sanitizer keeps only the picture in an untrusted notebook.
+    """
 
     path: Path
     host: str
     port: int
     height: int = 600
+    picture: GraphPicture | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -122,13 +122,17 @@ class NetronView:
         src = f"{proxy_base.rstrip('/')}/proxy/{self.port}/" if proxy_base is not None else self.url
         return IFrame(src, width="100%", height=height or self.height)
 
-    def _repr_html_(self) -> str:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        picture = self.picture or GraphPicture(None, reason="no picture drawn", summary=graph_text_summary(self.path))
+        bundle = picture._repr_mimebundle_()
         name = html.escape(self.path.name)
-        return (
-            f'<iframe src="{self.url}" width="100%" height="{self.height}" style="border:1px solid #ddd"></iframe>'
+        bundle["text/html"] = (
+            f'<object data="{self.url}" type="text/html" width="100%" height="{self.height}" '
+            f'style="border:1px solid #ddd">{picture.html()}</object>'
             f'<p style="font-size:small">Netron: <code>{name}</code> at <a href="{self.url}" target="_blank">'
-            f"{self.url}</a> (live only while this kernel runs; stop it with <code>.stop()</code>)</p>"
+            f"{self.url}</a> (live while its kernel runs; without it, the picture above)</p>"
         )
+        return bundle
 
     def __str__(self) -> str:
         return f"Netron serving {self.path.name} at {self.url} ({'running' if self.alive else 'stopped'})"
@@ -170,13 +174,15 @@ def open_in_netron(
     host: str = "127.0.0.1",
     port: int | None = None,
     height: int = 600,
+    picture: GraphPicture | None = None,
 ) -> NetronView:
-    """Serve ``model`` in Netron on ``host`` and return the view (shows as an IFrame in a notebook).
+    """Serve ``model`` in Netron on ``host`` (``netron.start``, a free port) and return the view.
 
     model: the ``.onnx`` file (an external-data file beside it is served too).
     host: the interface to listen on; keep 127.0.0.1 and forward the port to reach it remotely.
     port: a fixed port, or None for a free one.
-    height: the IFrame's height in pixels.
+    height: the viewer's height in pixels.
+    picture: what the view shows where no server answers (default: a text summary of the graph).
 
     Opening a file that is already served returns the running view. The file is checked first: a
     file that is not ONNX raises :class:`helpers.inspect.NotAnOnnxModelError` and starts nothing.
@@ -189,6 +195,7 @@ def open_in_netron(
     existing = _VIEWS.get(str(path))
     if existing is not None and existing.alive and (port in (None, existing.port)):
         existing.height = height
+        existing.picture = picture or existing.picture
         return existing
     if existing is not None:
         existing.stop()
@@ -208,7 +215,7 @@ def open_in_netron(
         if added:
             root.removeHandler(guard)
     _isolate_handler(address)
-    view = NetronView(path, address[0], int(address[1]), height)
+    view = NetronView(path, address[0], int(address[1]), height, picture)
     _VIEWS[str(path)] = view
     return view
 
@@ -269,19 +276,6 @@ class _SvgText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.in_text:
             self.texts[-1] += data
-
-
-@dataclass
-class NetronRender:
-    """What :func:`render_png` produced: the PNG, the texts Netron drew, and how long it took."""
-
-    png: Path
-    texts: list[str]
-    seconds: float
-    url: str
-
-    def _repr_png_(self) -> bytes:
-        return self.png.read_bytes()
 
 
 def _today_index(body: str) -> str:
@@ -348,7 +342,7 @@ class NetronRenderer:
         return self._browser
 
     def _render(self, paths: list[Path], targets: list[Path], settings: dict[str, Any], width: int, height: int,
-                timeout: float) -> list[NetronRender]:  # runs in the worker thread
+                timeout: float) -> list[GraphPicture]:  # runs in the worker thread
         from playwright.sync_api import Error as PlaywrightError
 
         try:
@@ -360,7 +354,7 @@ class NetronRenderer:
 
     @staticmethod
     def _render_one(browser: Any, path: Path, target: Path, settings: dict[str, Any], width: int, height: int,
-                    timeout: float) -> NetronRender:
+                    timeout: float) -> GraphPicture:
         def route(r: Any) -> None:
             parsed = urlparse(r.request.url)
             if parsed.hostname not in _LOOPBACK:
@@ -399,9 +393,17 @@ class NetronRenderer:
             context.close()
             if own:
                 view.stop()
-        return NetronRender(target, texts, time.perf_counter() - start, view.url)
+        return GraphPicture(target, texts=texts, seconds=time.perf_counter() - start)
 
-    def render(
+    def draw(self, model: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None,
+             **options: Any) -> GraphPicture:
+        """A picture of the graph: the PNG, or the reason and a text summary where no browser could draw it.
+
+        options: as for :meth:`draw_many`.
+        """
+        return self.draw_many([model], [png_path] if png_path else None, **options)[0]
+
+    def draw_many(
         self,
         models: list[str | os.PathLike[str]],
         png_paths: list[str | os.PathLike[str]] | None = None,
@@ -412,8 +414,8 @@ class NetronRenderer:
         attributes: bool = False,
         horizontal: bool = False,
         timeout: float = 60.0,
-    ) -> list[NetronRender]:
-        """Render the Netron view of each model to a PNG; raises :class:`BrowserUnavailableError` if it cannot.
+    ) -> list[GraphPicture]:
+        """Draw the Netron view of each model to a PNG (one browser for all); text summaries if it cannot.
 
         png_paths: where to write them (default ``build/screenshots/<model>.png``).
         width, height: the browser window in pixels; each PNG is the drawn graph, cropped to it.
@@ -422,8 +424,8 @@ class NetronRenderer:
         horizontal: lay the graph out left to right.
         timeout: seconds to wait for each graph.
 
-        Every request that is not to 127.0.0.1 is blocked (Netron's usage telemetry included). A model
-        file that is not ONNX raises NotAnOnnxModelError before anything starts.
+        Every request that is not to 127.0.0.1 is blocked (Netron's usage telemetry included). Never
+        fails for a missing or broken browser; a model file that is not ONNX raises NotAnOnnxModelError.
         """
         from helpers.paths import build_dir
 
@@ -436,23 +438,8 @@ class NetronRenderer:
             settings["direction"] = "horizontal"
         if self._pool is None:
             raise RuntimeError("This renderer is closed; make a new NetronRenderer().")
-        return self._pool.submit(self._render, paths, targets, settings, width, height, timeout).result()
-
-    def draw(self, model: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None,
-             **options: Any) -> GraphPicture:
-        """A picture of the graph: the PNG, or the reason and a text summary where no browser could draw it.
-
-        options: as for :meth:`render` (``names=True``, ``attributes=True``, ``horizontal=True``, ...).
-        Never fails for a missing or broken browser; a bad model file still raises NotAnOnnxModelError.
-        """
-        return self.draw_many([model], [png_path] if png_path else None, **options)[0]
-
-    def draw_many(self, models: list[str | os.PathLike[str]], png_paths: list[str | os.PathLike[str]] | None = None,
-                  **options: Any) -> list[GraphPicture]:
-        """:meth:`draw` for several models."""
-        paths = [_check_onnx_file(m) for m in models]
         try:
-            return [GraphPicture(r.png, texts=r.texts) for r in self.render(paths, png_paths, **options)]
+            return self._pool.submit(self._render, paths, targets, settings, width, height, timeout).result()
         except BrowserUnavailableError as err:
             return [GraphPicture(None, reason=str(err), summary=graph_text_summary(p)) for p in paths]
 
@@ -475,20 +462,6 @@ class NetronRenderer:
         finally:
             self._pool.shutdown()
             self._pool = None
-
-
-def render_png(model: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None,
-               **options: Any) -> NetronRender:
-    """Render one model's Netron view to a PNG in a fresh headless Chromium; see :meth:`NetronRenderer.render`."""
-    return render_pngs([model], [png_path] if png_path else None, **options)[0]
-
-
-def render_pngs(models: list[str | os.PathLike[str]], png_paths: list[str | os.PathLike[str]] | None = None, *,
-                chromium: str | None = None, **options: Any) -> list[NetronRender]:
-    """Render several models' Netron views to PNGs in one fresh headless Chromium."""
-    paths = [_check_onnx_file(m) for m in models]
-    with NetronRenderer(chromium) as renderer:
-        return renderer.render(paths, png_paths, **options)
 
 
 def _parse_texts(page_html: str) -> list[str]:
@@ -533,6 +506,7 @@ class GraphPicture:
     reason: str = ""
     summary: Table | None = None
     texts: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -548,78 +522,27 @@ class GraphPicture:
         text = f"**No picture of the graph:** {self.reason}\n\n" + (self.summary.to_markdown() if self.summary else "")
         return {"text/markdown": text, "text/plain": text}
 
+    def html(self, width: int | None = None) -> str:
+        """The picture as HTML: an inline ``<img>``, or the reason and the text summary in ``<pre>``."""
+        import base64
+
+        if self.png is not None:
+            data = base64.b64encode(self.png.read_bytes()).decode("ascii")
+            style = f' style="max-width:{width}px"' if width else ""
+            return f'<img src="data:image/png;base64,{data}" alt="{html.escape(self.png.name)}"{style}>'
+        return f"<pre>{html.escape(self.reason)}\n\n{html.escape(self.summary.to_text() if self.summary else '')}</pre>"
+
 
 def draw_graph(model: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None, *,
                chromium: str | None = None, **options: Any) -> GraphPicture:
     """A picture of the graph in a fresh browser: the PNG, or a text summary where no browser can draw it.
 
-    options: as for :meth:`NetronRenderer.render` (``names=True``, ``attributes=True``, ...). To draw
+    options: as for :meth:`NetronRenderer.draw_many` (``names=True``, ``attributes=True``, ...). To draw
     several graphs, keep one :class:`NetronRenderer` open instead (the browser starts once).
     """
-    return draw_graphs([model], [png_path] if png_path else None, chromium=chromium, **options)[0]
-
-
-def draw_graphs(models: list[str | os.PathLike[str]], png_paths: list[str | os.PathLike[str]] | None = None, *,
-                chromium: str | None = None, **options: Any) -> list[GraphPicture]:
-    """:func:`draw_graph` for several models, in one browser."""
-    paths = [_check_onnx_file(m) for m in models]
+    path = _check_onnx_file(model)
     with NetronRenderer(chromium) as renderer:
-        return renderer.draw_many(paths, png_paths, **options)
-
-
-def remote_access_help(view: NetronView, user_host: str = "you@remote-host") -> str:
-    """How to reach ``view`` from a laptop when JupyterLab runs on a remote machine (markdown)."""
-    return (
-        f"- **SSH port forwarding** (works everywhere): on your laptop run "
-        f"`ssh -N -L {view.port}:127.0.0.1:{view.port} {user_host}` and open http://127.0.0.1:{view.port}/ "
-        "(or re-run the cell: the IFrame's address is then your laptop's forwarded port).\n"
-        f"- **jupyter-server-proxy** (if installed on the server): the viewer is at "
-        f"`<your JupyterLab URL>/proxy/{view.port}/`; embed it with `view.iframe(proxy_base='/')` "
-        "(prefix your JupyterHub user path if you have one)."
-    )
-
-
-def describe_node(model: Any, node: str | int) -> Table:
-    """What Netron's sidebar shows for one node: its attributes, and each input with shape and first values.
-
-    model: a path, bytes or ``ModelProto`` (external weights are loaded from beside the file).
-    node: the node's name, or its index in the graph.
-
-    >>> describe_node("digits_cnn.onnx", "/0/Conv")   # doctest: +SKIP
-    """
-    import numpy as np
-    from onnx import helper, numpy_helper
-
-    from helpers.inspect import load_model
-
-    proto = load_model(model)
-    nodes = list(proto.graph.node)
-    if isinstance(node, int):
-        if not -len(nodes) <= node < len(nodes):
-            raise IndexError(f"The graph has {len(nodes)} nodes; node index {node} is out of range.")
-        found = nodes[node]
-    else:
-        matches = [n for n in nodes if n.name == node]
-        if not matches:
-            names = ", ".join(n.name or "(unnamed)" for n in nodes[:12])
-            raise KeyError(f"No node named {node!r}; the first nodes are: {names}. Pass a name or an index.")
-        found = matches[0]
-    inits = {t.name: t for t in proto.graph.initializer}
-    rows: list[dict[str, Any]] = [
-        {"kind": "attribute", "name": a.name, "value": helper.get_attribute_value(a)} for a in found.attribute
-    ]
-    for name in found.input:
-        if name in inits:
-            arr = numpy_helper.to_array(inits[name])
-            head = np.array2string(arr.ravel()[:4], precision=3, separator=", ")
-            rows.append({"kind": "weight", "name": name, "value": f"{arr.dtype}{list(arr.shape)} {head}…"})
-        else:
-            rows.append({"kind": "input", "name": name, "value": "(computed by the graph)"})
-    rows += [{"kind": "output", "name": name, "value": ""} for name in found.output]
-    for row in rows:
-        if isinstance(row["value"], bytes):
-            row["value"] = row["value"].decode("utf-8", "replace")
-    return Table(rows, ["kind", "name", "value"], title=f"{found.op_type} node {found.name or '(unnamed)'}")
+        return renderer.draw(path, png_path, **options)
 
 
 def compare_graphs(models: dict[str, Any]) -> Table:
@@ -661,14 +584,8 @@ class Gallery:
     width: int = 320
 
     def _repr_html_(self) -> str:
-        import base64
-
         cells = []
         for title, pic in self.pictures.items():
-            if pic.png is not None:
-                data = base64.b64encode(pic.png.read_bytes()).decode("ascii")
-                body = f'<img src="data:image/png;base64,{data}" style="max-width:{self.width}px">'
-            else:
-                body = f"<pre>{html.escape(pic.reason)}\n\n{html.escape(pic.summary.to_text() if pic.summary else '')}</pre>"
+            body = pic.html(self.width)
             cells.append(f'<div style="margin-right:16px"><b>{html.escape(title)}</b><br>{body}</div>')
         return f'<div style="display:flex;align-items:flex-start">{"".join(cells)}</div>'

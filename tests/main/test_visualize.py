@@ -76,12 +76,21 @@ def test_stopping_a_view_frees_its_port_and_leaves_the_others_running(tmp_path, 
     assert reopened is not a and reopened.alive
 
 
-def test_the_view_embeds_an_iframe_and_explains_remote_access(tmp_path, views):
-    view = visualize.open_in_netron(_named_model(tmp_path / "a.onnx"), height=450)
-    assert f'src="{view.url}"' in view._repr_html_() and 'height="450"' in view._repr_html_()
+def test_the_view_is_live_with_a_server_and_shows_its_picture_without_one(tmp_path, views):
+    path = _named_model(tmp_path / "a.onnx")
+    view = visualize.open_in_netron(path, height=450)
+    bundle = view._repr_mimebundle_()
+    live = bundle["text/html"]
+    assert f'<object data="{view.url}"' in live and 'height="450"' in live
+    # no picture drawn: the fallback inside the <object> is the text summary, every node named
+    fallback = live.split(">", 1)[1].rsplit("</object>", 1)[0]
+    assert "<pre>" in fallback and all(name in fallback for name in NODE_NAMES)
     assert view.iframe(proxy_base="/").src == f"/proxy/{view.port}/"
-    help_text = visualize.remote_access_help(view)
-    assert f"ssh -N -L {view.port}:127.0.0.1:{view.port}" in help_text and "jupyter-server-proxy" in help_text
+    png = tmp_path / "a.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 16)
+    view = visualize.open_in_netron(path, picture=visualize.GraphPicture(png))  # the running server, reused
+    bundle = view._repr_mimebundle_()
+    assert "image/png" in bundle and '<img src="data:image/png;base64,' in bundle["text/html"]
 
 
 @pytest.mark.parametrize("content", [b"", b"definitely not a protobuf \xff\xfe" * 10, "truncated"])
@@ -114,7 +123,8 @@ def test_netron_draws_the_models_node_names_in_a_real_browser(tmp_path, views):
     path = _named_model(tmp_path / "named.onnx", graph_name="browser_test")
     shot = build_dir("screenshots") / "test_visualize_named.png"
     shot.unlink(missing_ok=True)
-    result = visualize.render_png(path, shot, names=True)
+    result = visualize.draw_graph(path, shot, names=True)
+    assert result.ok, result.reason
     for name in NODE_NAMES:
         assert name in result.texts, f"{name} not drawn; Netron drew {result.texts}"
     assert {"x", "scores", "label"} <= set(result.texts)  # the graph's inputs and outputs
@@ -126,3 +136,34 @@ def test_a_browser_that_fails_to_start_falls_back_to_a_text_summary(tmp_path, vi
     picture = visualize.draw_graph(_named_model(tmp_path / "a.onnx"), chromium="/bin/false")
     assert not picture.ok and picture.reason.startswith("Chromium could not render the Netron view")
     assert picture.summary is not None and len(picture.summary) == 3
+
+
+def test_a_browser_shows_the_live_viewer_while_the_server_runs_and_the_picture_after(tmp_path, views):
+    """What an HTML render of notebook 20 shows: the viewer while its server answers, the PNG once it is gone."""
+    if visualize.find_chromium() is None:
+        pytest.fail("Chromium is missing: run `bash scripts/setup.sh` as root (requirements/apt.txt lists it).")
+    from playwright.sync_api import sync_playwright
+
+    path = _named_model(tmp_path / "a.onnx")
+    picture = visualize.draw_graph(path, tmp_path / "a.png")
+    assert picture.ok, picture.reason
+    view = visualize.open_in_netron(path, picture=picture)
+    page_file = tmp_path / "render.html"
+    page_file.write_text(f"<html><body>{view._repr_mimebundle_()['text/html']}</body></html>", encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=visualize.find_chromium(), args=list(visualize.CHROMIUM_ARGS))
+        try:
+            shown = {}
+            for state in ("live", "stopped"):
+                if state == "stopped":
+                    view.stop()
+                page = browser.new_page()
+                page.route("**/*", lambda r: r.abort() if "127.0.0.1" not in r.request.url
+                           and not r.request.url.startswith(("file:", "data:")) else r.continue_())
+                page.goto(page_file.as_uri())
+                page.wait_for_load_state("load")
+                shown[state] = page.locator("object img").is_visible()
+                page.close()
+        finally:
+            browser.close()
+    assert shown == {"live": False, "stopped": True}, shown

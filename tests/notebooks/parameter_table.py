@@ -48,6 +48,7 @@ UNTRIED: dict[tuple[str, str], str] = {
 #: notebook -> (out-of-range parameters, the parameter the error must name).
 REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "10_export_pytorch": ({"opset": 6}, "opset"),
+    "20_visualize_netron": ({"calibration_batches": 0}, "calibration_batches"),
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
 }
