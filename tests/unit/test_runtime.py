@@ -1,4 +1,4 @@
-"""helpers.runtime: sessions, metadata, and input validation that names the expected input."""
+"""helpers.runtime: the session builder, and input validation that names the expected input."""
 
 from __future__ import annotations
 
@@ -69,42 +69,20 @@ def test_capture_error_refuses_a_call_that_does_not_fail():
         runtime.capture_error(lambda: None)
 
 
-def test_metadata_round_trip_with_labels(tmp_path):
-    import onnx
-
-    src = tmp_path / "m.onnx"
-    onnx.save(linear_model(), str(src))
-    dst = runtime.add_metadata(src, tmp_path / "labeled.onnx", description="demo", labels=["a", "b", "c"], owner="me")
-    sess = runtime.make_session(dst)
-    meta = runtime.model_metadata(sess)
-    assert meta["description"] == "demo" and meta["producer"] == "unit-test" and meta["custom"]["owner"] == "me"
-    assert runtime.labels_from_metadata(sess) == ["a", "b", "c"]
-    with pytest.raises(KeyError, match="add_metadata"):
-        runtime.labels_from_metadata(runtime.make_session(src))
-
-
 def test_make_session_options(tmp_path):
     opt = tmp_path / "opt.onnx"
     s = runtime.make_session(linear_model(), intra_op_threads=1, parallel=True, inter_op_threads=2,
                              optimization="basic", optimized_path=opt, memory_arena=False, spinning=False)
     assert s.run(None, {"x": np.ones((1, 4), np.float32)})[0].shape == (1, 3)
     assert opt.exists()
+    applied = s.get_session_options()
+    assert (applied.intra_op_num_threads, applied.inter_op_num_threads) == (1, 2)
+    assert applied.execution_mode.name == "ORT_PARALLEL" and applied.graph_optimization_level.name == "ORT_ENABLE_BASIC"
+    assert not applied.enable_cpu_mem_arena and not applied.enable_profiling
+    assert applied.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    default = runtime.make_session(linear_model()).get_session_options()
+    assert default.graph_optimization_level.name == "ORT_ENABLE_ALL" and default.enable_cpu_mem_arena
     with pytest.raises(ValueError, match="optimization='fast'"):
         runtime.make_session(linear_model(), optimization="fast")
     with pytest.raises(FileNotFoundError, match="No ONNX file"):
         runtime.make_session(tmp_path / "missing.onnx")
-
-
-def test_io_table_shows_symbolic_dims(two_io_session):
-    rows = runtime.io_table(two_io_session).rows
-    assert [(r["kind"], r["name"], r["shape"]) for r in rows] == [
-        ("input", "features", "[batch, 4]"), ("input", "weights", "[4]"),
-        ("output", "weighted_sum", "[batch]"), ("output", "is_positive", "[batch]")]
-
-
-def test_softmax_and_top_k():
-    p = runtime.softmax(np.array([[1.0, 3.0, 2.0], [0.0, 0.0, 0.0]]))
-    assert np.allclose(p.sum(axis=1), 1.0)
-    top = runtime.top_k(p, k=2, labels=["a", "b", "c"])
-    assert [lab for lab, _ in top[0]] == ["b", "c"]
-    assert [lab for lab, _ in runtime.top_k(p[1], k=5)[0]] == [0, 1, 2]  # ties keep the order; k capped
