@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from tests.notebooks.expectations import expect, verdicts
+
+MISTAKES = {"wrong dtype (float64)", "wrong rank (no batch axis)", "missing input", "misspelled input"}
 
 
 @expect("30_inference_onnxruntime")
 def _inference(results, records):
-    assert results["labels"] == [f"digit {i}" for i in range(10)]
+    labels = [f"digit {i}" for i in range(10)]
+    assert results["labels"] == labels
     assert results["metadata"]["description"].startswith("Handwritten digit")
-    assert results["run_variants_agree"] and results["two_io_ok"]
+    assert json.loads(results["metadata"]["custom"]["labels"]) == labels and results["metadata"]["custom"]["author"]
+    assert 1 <= len(results["top"]) <= 10 and set(results["top"]) <= set(labels), results["top"]
+    assert results["run_variants_agree"] is True and results["two_io_ok"] is True
     assert results["batch_max_err"] < 1e-4 and results["accuracy"] > 0.85
     raw, helpful = results["raw_errors"], results["helpful_errors"]
-    assert set(raw) == set(helpful) == {"wrong dtype (float64)", "wrong rank (no batch axis)", "missing input"}
+    assert set(raw) == set(helpful) == MISTAKES
     assert not any(msg.startswith("InputError") for msg in raw.values())  # ONNX Runtime's own errors
+    assert "weights" not in raw["wrong dtype (float64)"], "ONNX Runtime's dtype error does not name the input"
     for mistake, msg in helpful.items():
         assert msg.startswith("InputError"), (mistake, msg)
-    assert "'image'" in helpful["wrong dtype (float64)"] and "float32" in helpful["wrong dtype (float64)"]
+    assert "'weights'" in helpful["wrong dtype (float64)"] and "float32" in helpful["wrong dtype (float64)"]
     assert "rank 4" in helpful["wrong rank (no batch axis)"]
     assert "['weights']" in helpful["missing input"]
+    assert "['features']" in helpful["misspelled input"] and "['feature']" in helpful["misspelled input"]
     assert verdicts(records) == {"digits CNN with metadata": "pass"}
 
 
@@ -31,15 +41,17 @@ def _performance(results, records):
         "Keras digits (tf2onnx)": "pass",
     }
     assert results["io_binding_same"] is True
+    assert results["session_threads"] == results["threads"] >= 1  # the hand-built SessionOptions took effect
+    assert results["optimized_saved"] is True
     nodes = results["optimized_nodes"]
     assert nodes["extended"] < nodes["disable"], nodes  # fusions shrink the graph
     assert results["top_operator"] in {"Conv", "FusedConv", "Gemm", "FusedGemm"}
     speed = results["speedups"]
     # Generous ratios only: the machine may be busy (the targets themselves are measured by `make benchmark`).
     assert speed["digits_b1_vs_torch"] > 2 and speed["keras_b1_vs_predict"] > 2, speed
-    for path in results["report_files"].values():
-        assert path.endswith((".md", ".json", ".png"))
-    assert "cores" in results["machine"]
+    assert sorted(Path(p).suffix for p in results["report_files"].values()) == [".json", ".md", ".png"]
+    assert all(Path(p).is_file() and Path(p).stat().st_size > 0 for p in results["report_files"].values())
+    assert f"{results['threads']} thread" in results["machine"] and "cores" in results["machine"], results["machine"]
 
 
 @expect("32_quantization")

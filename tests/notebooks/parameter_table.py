@@ -26,7 +26,7 @@ TRIES: dict[str, dict[str, Any]] = {
     "17_legacy_models_modern_runtime": {"target_opset": 19},
 
     "20_visualize_netron": {"height": 300, "calibration_batches": 2},
-    "21_pretrained_models": {"timing_runs": 2},
+    "21_pretrained_models": {"timing_runs": 1},
     "30_inference_onnxruntime": {"top": 5},
     "31_performance_tuning": {"threads": 1},
 
@@ -49,6 +49,9 @@ UNTRIED: dict[tuple[str, str], str] = {
 REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "10_export_pytorch": ({"opset": 6}, "opset"),
     "20_visualize_netron": ({"calibration_batches": 0}, "calibration_batches"),
+    "21_pretrained_models": ({"timing_runs": 0}, "timing_runs"),
+    "30_inference_onnxruntime": ({"top": 11}, "top"),
+    "31_performance_tuning": ({"threads": 0}, "threads"),
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
 }
