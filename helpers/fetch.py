@@ -1,15 +1,15 @@
 """Download a model file robustly: pinned source, SHA-256 verified, cached, resumed and retried.
 
-The workbook runs offline; this is the code a reader runs *with* internet to get a pretrained model
+The workbook runs offline; this is what a reader needs *with* internet to get a pretrained model
 (notebooks/21_pretrained_models.ipynb). A download is only trusted when its SHA-256 matches the one
 you pinned, so a moved branch, a truncated transfer or a tampered mirror fails loudly instead of
 feeding a wrong model into your pipeline.
 
->>> url = hf_url("onnxmodelzoo/legacy_models", "validated/vision/classification/squeezenet/model/squeezenet1.0-12.onnx",
-...              revision="0123456789abcdef0123456789abcdef01234567")
->>> url.startswith("https://huggingface.co/onnxmodelzoo/legacy_models/resolve/0123456789abcdef")
-True
->>> path = fetch(url, sha256="...")   # doctest: +SKIP
+For a file on the Hugging Face Hub, the notebook calls ``huggingface_hub.hf_hub_download(repo_id,
+filename, revision=<commit>)`` (which caches and resumes) and checks :func:`sha256_of` itself; :func:`fetch`
+does the same for any HTTP(S) URL, and :func:`serve_directory` lets a notebook or a test try it offline.
+
+>>> path = fetch("https://example.org/model.onnx", sha256="...")   # doctest: +SKIP
 
 Behaviour: a cached file whose hash matches is returned without touching the network; an interrupted
 transfer is resumed with an HTTP ``Range`` request (or restarted when the server ignores ranges);
@@ -30,17 +30,16 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 __all__ = [
-    "FetchError", "ChecksumMismatchError", "hf_url", "fetch", "fetch_hf", "sha256_of", "serve_directory", "USER_AGENT",
+    "FetchError", "ChecksumMismatchError", "fetch", "sha256_of", "serve_directory", "USER_AGENT",
 ]
 
 #: The User-Agent the workbook sends (some hosts refuse Python's default one).
 USER_AGENT = "onnx-workbook-fetch/1.0"
 _CHUNK = 1 << 16
 _SHA = re.compile(r"^[0-9a-f]{64}$")
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 class FetchError(RuntimeError):
@@ -58,25 +57,6 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def hf_url(repo: str, path: str, revision: str) -> str:
-    """The download URL of ``path`` in the Hugging Face repository ``repo`` at a pinned ``revision``.
-
-    revision: a full 40-character commit hash. Branch names such as ``main`` move, so a download
-        pinned to one is not reproducible; they are refused.
-
-    >>> hf_url("org/name", "dir/model.onnx", "a" * 40)
-    'https://huggingface.co/org/name/resolve/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/dir/model.onnx'
-    """
-    if repo.count("/") != 1 or not all(repo.split("/")):
-        raise ValueError(f"repo must look like 'owner/name', got {repo!r}.")
-    if not _COMMIT.match(revision or ""):
-        raise ValueError(
-            f"revision must be a full 40-character commit hash, got {revision!r}: a branch or tag can move. "
-            "Find the commit on the file's 'History' page on huggingface.co and pin it."
-        )
-    return f"https://huggingface.co/{repo}/resolve/{revision}/{quote(path.lstrip('/'))}"
 
 
 def _default_cache() -> Path:
@@ -219,22 +199,6 @@ def fetch(
         )
     os.replace(part, target)
     return target
-
-
-def fetch_hf(
-    repo: str,
-    path: str,
-    *,
-    revision: str,
-    sha256: str,
-    **options: object,
-) -> Path:
-    """Fetch ``path`` from the Hugging Face repository ``repo`` at a pinned commit; see :func:`fetch`.
-
-    >>> fetch_hf("onnxmodelzoo/legacy_models", "validated/.../model.onnx",
-    ...          revision="<40-hex commit>", sha256="<64-hex hash>")   # doctest: +SKIP
-    """
-    return fetch(hf_url(repo, path, revision), sha256, **options)  # type: ignore[arg-type]
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from helpers.fetch import ChecksumMismatchError, FetchError, fetch, fetch_hf, hf_url, sha256_of
+from helpers.fetch import ChecksumMismatchError, FetchError, fetch, sha256_of
 
 PAYLOAD = os.urandom(300_000)  # a few chunks, so a dropped connection really is midway
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -170,18 +170,6 @@ def test_a_missing_or_malformed_pin_is_refused_before_any_request(server, tmp_pa
 def test_only_http_urls_are_fetched(tmp_path):
     with pytest.raises(ValueError, match="Only http"):
         fetch("file:///etc/passwd", PAYLOAD_SHA, cache_dir=tmp_path)
-
-
-def test_hugging_face_urls_pin_a_commit():
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    assert hf_url("onnxmodelzoo/legacy_models", "a b/model.onnx", commit) == (
-        f"https://huggingface.co/onnxmodelzoo/legacy_models/resolve/{commit}/a%20b/model.onnx"
-    )
-    for moving in ("main", "v1.0", commit[:7]):
-        with pytest.raises(ValueError, match="full 40-character commit hash"):
-            hf_url("org/name", "model.onnx", moving)
-    with pytest.raises(ValueError, match="owner/name"):
-        fetch_hf("justaname", "model.onnx", revision=commit, sha256=PAYLOAD_SHA)
 
 
 def test_serve_directory_serves_a_folder_on_loopback_and_stops(tmp_path):
