@@ -139,8 +139,6 @@ def write_export_manifest(
     ...     models=[ExportedModel("digits_cnn_opset11.onnx", 11, "onnx_chainer", "7.8.1")],
     ...     inputs={"image": X}, outputs={"logits": y})   # doctest: +SKIP
     """
-    from helpers.verify import NOTEBOOK_ENV
-
     folder = Path(folder)
     if not models:
         raise ValueError("List at least one exported model in `models`.")
@@ -157,7 +155,8 @@ def write_export_manifest(
     return write_json(folder / MANIFEST, {
         "framework": framework,
         "framework_version": framework_version,
-        "notebook": notebook or os.environ.get(NOTEBOOK_ENV) or "interactive",
+        # helpers.verify.NOTEBOOK_ENV, read directly: verify does not import on the mlnet kernel's Python 3.8
+        "notebook": notebook or os.environ.get("WORKBOOK_NOTEBOOK") or "interactive",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017 (3.8 kernel)
         "environment": _environment(),
         "reference": REFERENCE,
