@@ -55,7 +55,8 @@ def mlnet_python() -> Path:
 def run_in_mlnet(code: str, workdir: str | os.PathLike[str], *, timeout: float = 300) -> dict[str, Any]:
     """Run Python ``code`` in the mlnet kernel's interpreter, in ``workdir``; return what it left in ``result.json``.
 
-    The code reads its inputs from files in ``workdir`` and writes ``result.json`` there (a JSON object).
+    The code reads its inputs from files in ``workdir`` (for example ``.npy`` files the caller saved) and
+    writes ``result.json`` there (a JSON object; large arrays are better saved as ``.npy`` beside it).
     Raises ``RuntimeError`` with the end of the child's error output when the code fails, or
     ``TimeoutError`` after ``timeout`` seconds.
     """
