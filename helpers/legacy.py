@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: Which notebook writes each framework's export (framework -> notebook stem).
-PRODUCERS = {"chainer": "15_export_chainer", "mxnet": "16_export_mxnet"}
+PRODUCERS = {"chainer": "15_export_chainer", "mxnet": "16_export_mxnet", "mlnet": "18_export_mlnet"}
 #: File names inside an export folder.
 MANIFEST = "manifest.json"
 REFERENCE = "reference.npz"
@@ -113,7 +113,7 @@ def _sha256(path: Path) -> str:
 def _environment() -> dict[str, Any]:
     from helpers.environment import package_versions
 
-    versions = package_versions(["numpy", "onnx", "onnxruntime", "chainer", "mxnet"], installed_only=True)
+    versions = package_versions(["numpy", "onnx", "onnxruntime", "chainer", "mxnet", "nimbusml"], installed_only=True)
     return {"python": platform.python_version(), "kernel": Path(sys.prefix).name, **versions}
 
 
@@ -139,8 +139,6 @@ def write_export_manifest(
     ...     models=[ExportedModel("digits_cnn_opset11.onnx", 11, "onnx_chainer", "7.8.1")],
     ...     inputs={"image": X}, outputs={"logits": y})   # doctest: +SKIP
     """
-    from helpers.verify import NOTEBOOK_ENV
-
     folder = Path(folder)
     if not models:
         raise ValueError("List at least one exported model in `models`.")
@@ -157,8 +155,9 @@ def write_export_manifest(
     return write_json(folder / MANIFEST, {
         "framework": framework,
         "framework_version": framework_version,
-        "notebook": notebook or os.environ.get(NOTEBOOK_ENV) or "interactive",
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        # helpers.verify.NOTEBOOK_ENV, read directly: verify does not import on the mlnet kernel's Python 3.8
+        "notebook": notebook or os.environ.get("WORKBOOK_NOTEBOOK") or "interactive",
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017 (3.8 kernel)
         "environment": _environment(),
         "reference": REFERENCE,
         "inputs": {k: {"shape": list(np.shape(v)), "dtype": str(np.asarray(v).dtype)} for k, v in inputs.items()},

@@ -43,7 +43,8 @@ def check_parameter(
             allowed = ", ".join(repr(c) for c in choices)
             raise ValueError(f"parameter {name}={value!r} is not one of {allowed}{reason}")
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    # a tuple, not int | float: helpers also runs in the mlnet kernel (Python 3.8)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"parameter {name}={value!r} must be a number{reason}")
     if (low is not None and value < low) or (high is not None and value > high):
         if low is not None and high is not None:

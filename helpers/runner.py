@@ -32,6 +32,7 @@ __all__ = [
     "discover_notebooks",
     "notebook_kernel",
     "notebook_requires",
+    "unmet_needs",
     "execute_notebook",
     "run_workbook",
     "summary_table",
@@ -55,7 +56,7 @@ class NotebookRun:
     notebook: str
     kernel: str
     seconds: float
-    status: str  # "ok" or "failed"
+    status: str  # "ok", "failed" or "skipped" (the machine lacks what metadata.workbook.needs names)
     output: Path | None = None
     html: Path | None = None
     cell_index: int | None = None  # 1-based among the notebook's own code cells
@@ -66,10 +67,16 @@ class NotebookRun:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
     def describe(self) -> str:
         """One readable paragraph: which notebook, which cell, what went wrong, where the copy is."""
         if self.ok:
             return f"{self.notebook}: ok in {self.seconds:.1f} s"
+        if self.status == "skipped":
+            return f"{self.notebook}: skipped, {self.error}"
         where = f" in code cell {self.cell_index}" if self.cell_index is not None else ""
         kept = f"\nExecuted copy kept at {self.output}" if self.output else ""
         return f"{self.notebook} failed{where} ({self.kernel} kernel): {self.error}{kept}"
@@ -105,6 +112,29 @@ def notebook_kernel(path: str | os.PathLike[str]) -> str:
 def notebook_requires(path: str | os.PathLike[str]) -> list[str]:
     """The notebooks (stems) this one reads the outputs of, from ``metadata.workbook.requires``."""
     return list(_metadata(Path(path)).get("workbook", {}).get("requires", []))
+
+
+def _kernel_installed(name: str) -> bool:
+    try:
+        _check_kernel(name)
+    except KernelNotFoundError:
+        return False
+    return True
+
+
+def unmet_needs(path: str | os.PathLike[str]) -> str | None:
+    """What a notebook needs that this machine lacks, or None.
+
+    A notebook whose kernel may be missing on purpose (the mlnet kernel needs Python 3.8) says what it
+    needs in ``metadata.workbook.needs``. When its kernel, or the kernel of a notebook it requires, is
+    not installed, the runner reports the notebook as skipped with that text instead of failing it.
+    """
+    path = Path(path)
+    for nb in [path, *(path.parent / f"{stem}.ipynb" for stem in notebook_requires(path))]:
+        needs = _metadata(nb).get("workbook", {}).get("needs") if nb.exists() else None
+        if needs and not _kernel_installed(notebook_kernel(nb)):
+            return needs
+    return None
 
 
 @contextlib.contextmanager
@@ -228,11 +258,16 @@ def summary_table(runs: Sequence[NotebookRun]) -> Table:
     """Notebook, kernel, time and status for each run."""
     rows = [
         {"notebook": r.notebook, "kernel": r.kernel.removeprefix("onnx-workbook-"), "time (s)": round(r.seconds, 1),
-         "status": "ok" if r.ok else f"FAILED (cell {r.cell_index})" if r.cell_index is not None else "FAILED"}
+         "status": "ok" if r.ok else r.error if r.status == "skipped"
+         else f"FAILED (cell {r.cell_index})" if r.cell_index is not None else "FAILED"}
         for r in runs
     ]
-    failed = [r.notebook for r in runs if not r.ok]
-    notes = [f"{len(runs) - len(failed)} of {len(runs)} notebooks ran; total {sum(r.seconds for r in runs):.0f} s."]
+    failed = [r.notebook for r in runs if r.failed]
+    skipped = [r.notebook for r in runs if r.status == "skipped"]
+    notes = [f"{len(runs) - len(failed) - len(skipped)} of {len(runs)} notebooks ran; "
+             f"total {sum(r.seconds for r in runs):.0f} s."]
+    if skipped:
+        notes.append("Skipped (this machine lacks what they need): " + ", ".join(skipped))
     if failed:
         notes.append("Failed: " + ", ".join(failed))
     return Table(rows, title="Workbook run", notes=notes)
@@ -253,12 +288,17 @@ def run_workbook(
     bar = tqdm(notebooks, desc="notebooks", unit="nb", disable=not progress)
     for nb in bar:
         bar.set_postfix_str(nb.stem)
+        needs = unmet_needs(nb)
+        if needs:
+            runs.append(NotebookRun(nb.stem, notebook_kernel(nb), 0.0, "skipped", error=f"needs {needs}"))
+            bar.write(runs[-1].describe())
+            continue
         try:
             run = execute_notebook(nb, parameters={"quick": quick} if quick else {}, cell_timeout=cell_timeout, html=html)
         except KernelNotFoundError as err:
             run = NotebookRun(nb.stem, "?", 0.0, "failed", error=str(err))
         runs.append(run)
-        if not run.ok:
+        if run.failed:
             bar.write(run.describe())
     return runs
 
@@ -291,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nParity report: {md}")
         if args.update_readme and replace_section(repo_root() / "README.md", "parity", md.read_text(encoding="utf-8")):
             print("Copied the parity table into README.md")
-    failed = [r for r in runs if not r.ok]
+    failed = [r for r in runs if r.failed]
     for r in failed:
         print("\n" + r.describe(), file=sys.stderr)
     return 1 if failed else 0

@@ -51,9 +51,11 @@ pip_in() {  # pip_in VENV_DIR ARGS...: pip, without the noise of this machine's 
 }
 
 make_venv() {  # make_venv NAME DISPLAY_NAME REQUIREMENTS LOCK [EXTRA PIP ARGS...]
+  # VENV_PYTHON (base interpreter, default $python) and VENV_PIP (pip pin) override per kernel.
   local name=$1 display=$2 req=$3 lock=$4; shift 4
-  local dir="$venvs/$name" stamp
-  stamp=$(stamp_of "$req" "$lock" requirements/legacy-build.txt)
+  local dir="$venvs/$name" stamp base="${VENV_PYTHON:-$python}" pip_pin="${VENV_PIP:-pip==26.3}"
+  local helpers_flags=(--no-deps --no-build-isolation)
+  stamp=$(stamp_of "$req" "$lock" requirements/legacy-build.txt requirements/mlnet-build.txt)
   if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.workbook-stamp" 2>/dev/null)" = "$stamp" ]; then
     say "$name kernel: up to date ($dir)"
     return 0
@@ -63,14 +65,16 @@ make_venv() {  # make_venv NAME DISPLAY_NAME REQUIREMENTS LOCK [EXTRA PIP ARGS..
   else
     say "$name kernel: installing $req into $dir (a few minutes the first time)"
     rm -rf "$dir"
-    "$python" -m venv "$dir"
+    "$base" -m venv "$dir"
   fi
-  pip_in "$dir" install -q --upgrade "pip==26.3"
-  if [ "$name" = legacy ]; then
-    pip_in "$dir" install -q -r requirements/legacy-build.txt
+  pip_in "$dir" install -q --upgrade "$pip_pin"
+  if [ -f "requirements/$name-build.txt" ]; then
+    pip_in "$dir" install -q -r "requirements/$name-build.txt"
   fi
   pip_in "$dir" install -q "$@" -r "$req" -c "$lock"
-  quietly "$dir/setup-helpers.log" pip_in "$dir" install -q --no-deps --no-build-isolation -e "$root"
+  # helpers declares Python >= 3.11; the mlnet kernel (3.8) imports only the few modules it needs.
+  [ "$name" = mlnet ] && helpers_flags+=(--ignore-requires-python)
+  quietly "$dir/setup-helpers.log" pip_in "$dir" install -q "${helpers_flags[@]}" -e "$root"
   pip_in "$dir" check >/dev/null || die "$name kernel: pip check found broken requirements (run $dir/bin/pip check)"
   echo "$stamp" > "$dir/.workbook-stamp"
   say "$name kernel: ready"
@@ -99,6 +103,15 @@ system_packages
 make_venv legacy "ONNX workbook: legacy" requirements/legacy.txt requirements/legacy.lock.txt \
   --no-build-isolation > "$venvs/legacy-setup.log" 2>&1 &
 legacy_pid=$!
+# The mlnet kernel needs CPython 3.8 (NimbusML); without one, setup says how to get it and carries on.
+mlnet_pid=""
+if python38=$(bash scripts/find_python38.sh 2>"$venvs/mlnet-find.log"); then
+  VENV_PYTHON="$python38" VENV_PIP="pip==25.0.1" make_venv mlnet "ONNX workbook: mlnet" \
+    requirements/mlnet.txt requirements/mlnet.lock.txt > "$venvs/mlnet-setup.log" 2>&1 &
+  mlnet_pid=$!
+else
+  say "warning: $(cat "$venvs/mlnet-find.log")"
+fi
 make_venv main "ONNX workbook: main" requirements/main.txt requirements/main.lock.txt
 legacy_ok=0
 wait "$legacy_pid" || legacy_ok=$?
@@ -106,4 +119,11 @@ cat "$venvs/legacy-setup.log"
 [ "$legacy_ok" = 0 ] || die "the legacy kernel's setup failed (log above, also in $venvs/legacy-setup.log)"
 register_kernel main "ONNX workbook · main (PyTorch, TensorFlow, scikit-learn)"
 register_kernel legacy "ONNX workbook · legacy (Chainer, MXNet)"
+if [ -n "$mlnet_pid" ]; then
+  mlnet_ok=0
+  wait "$mlnet_pid" || mlnet_ok=$?
+  cat "$venvs/mlnet-setup.log"
+  [ "$mlnet_ok" = 0 ] || die "the mlnet kernel's setup failed (log above, also in $venvs/mlnet-setup.log)"
+  register_kernel mlnet "ONNX workbook · mlnet (ML.NET via NimbusML, Python 3.8)"
+fi
 say "done in $(( $(date +%s) - started )) s"

@@ -12,7 +12,7 @@ from helpers.runner import discover_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = discover_notebooks()
-KERNELS = {"onnx-workbook-main", "onnx-workbook-legacy"}
+KERNELS = {"onnx-workbook-main", "onnx-workbook-legacy", "onnx-workbook-mlnet"}
 
 
 def _pins(lines):
@@ -48,14 +48,14 @@ def test_environment_yml_pins_match_the_main_requirements():
 
 
 def test_requirements_pin_every_package_exactly():
-    for name in ("main.txt", "legacy.txt", "legacy-build.txt"):
+    for name in ("main.txt", "legacy.txt", "legacy-build.txt", "mlnet.txt", "mlnet-build.txt"):
         for line in (ROOT / "requirements" / name).read_text().splitlines():
             line = line.split("#", 1)[0].strip()
             assert not line or "==" in line, f"{name}: pin {line!r} with =="
 
 
 def test_lock_files_agree_with_the_top_level_pins():
-    for kernel in ("main", "legacy"):
+    for kernel in ("main", "legacy", "mlnet"):
         top = _pins((ROOT / "requirements" / f"{kernel}.txt").read_text().splitlines())
         lock = _pins((ROOT / "requirements" / f"{kernel}.lock.txt").read_text().splitlines())
         differ = {k: (v, lock.get(k)) for k, v in top.items() if (lock.get(k) or "").split("+")[0] != v}
@@ -68,3 +68,24 @@ def test_readme_lists_every_notebook_and_ci_runs_its_test_command():
         assert f"{nb.stem}.ipynb" in readme, f"add {nb.name} to README's notebook table"
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make test" in ci
+
+
+def test_without_python_38_setup_says_how_to_get_one_and_goes_on(tmp_path):
+    import subprocess
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "pyenv")}
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "find_python38.sh")], env=env, capture_output=True, text=True)
+    assert out.returncode == 1 and out.stdout == ""
+    assert "no Python 3.8 found" in out.stderr and "pyenv install 3.8" in out.stderr and "WORKBOOK_PYTHON38" in out.stderr
+    assert 'mlnet_pid=""' in (ROOT / "scripts" / "setup.sh").read_text(), "setup carries on without the mlnet kernel"
+
+
+def test_a_python_38_named_by_the_user_is_found(tmp_path):
+    import subprocess
+
+    fake = tmp_path / "python3.8"
+    fake.write_text("#!/bin/sh\nexit 0\n")  # answers the version probe as a 3.8 would
+    fake.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "WORKBOOK_PYTHON38": str(fake)}
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "find_python38.sh")], env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == str(fake)

@@ -9,7 +9,15 @@ import sys
 import nbformat
 import pytest
 
-from helpers.runner import KernelNotFoundError, discover_notebooks, execute_notebook, notebook_kernel, run_workbook
+from helpers.runner import (
+    KernelNotFoundError,
+    discover_notebooks,
+    execute_notebook,
+    notebook_kernel,
+    run_workbook,
+    summary_table,
+    unmet_needs,
+)
 
 KERNEL = {"name": "onnx-workbook-main", "display_name": "main", "language": "python"}
 
@@ -92,3 +100,23 @@ def test_a_notebook_lock_is_held_by_one_process_at_a_time(tmp_path):
         waited = time.perf_counter() - start
     holder.wait(timeout=10)
     assert waited > 0.5, "the second holder waited for the first to finish"
+
+
+def test_when_a_needed_kernel_is_missing_then_the_notebook_and_its_readers_are_skipped_saying_why(tmp_path, tmp_build):
+    ghost = {"name": "no-such-kernel", "display_name": "x"}
+    producer = _notebook(tmp_path / "18_needs.ipynb", "pass", kernel=ghost)
+    reader = _notebook(tmp_path / "19_reader.ipynb", "pass")
+    for path, meta in ((producer, {"needs": "Python 3.8"}), (reader, {"requires": ["18_needs"]})):
+        nb = nbformat.read(path, as_version=4)
+        nb.metadata["workbook"] = meta
+        nbformat.write(nb, path)
+    runs = run_workbook([producer, reader], quick=True, html=False, progress=False)
+    assert [(r.status, r.error) for r in runs] == [("skipped", "needs Python 3.8")] * 2
+    table = summary_table(runs)
+    assert "needs Python 3.8" in table.to_text() and "Skipped" in " ".join(table.notes)
+
+
+def test_a_missing_kernel_without_a_stated_need_still_fails(tmp_path, tmp_build):
+    nb = _notebook(tmp_path / "94_ghost.ipynb", "pass", kernel={"name": "no-such-kernel", "display_name": "x"})
+    assert unmet_needs(nb) is None
+    assert [r.status for r in run_workbook([nb], html=False, progress=False)] == ["failed"]

@@ -24,6 +24,8 @@ TRIES: dict[str, dict[str, Any]] = {
     "15_export_chainer": {"epochs": 3, "opset": 10, "old_opset": 8},
     "16_export_mxnet": {"epochs": 3, "opset": 12},
     "17_legacy_models_modern_runtime": {"target_opset": 19},
+    "18_export_mlnet": {"n_trees": 30, "onnx_version": "Experimental"},
+    "19_mlnet_models_modern_runtime": {},
 
     "20_visualize_netron": {"height": 300, "calibration_batches": 2},
     "21_pretrained_models": {"timing_runs": 1},
@@ -39,6 +41,7 @@ TRIES: dict[str, dict[str, Any]] = {
 #: (notebook, parameter) -> why it is not tried in the tests.
 UNTRIED: dict[tuple[str, str], str] = {
     ("17_legacy_models_modern_runtime", "regenerate_missing"): "False only matters when 15's and 16's files are missing",
+    ("19_mlnet_models_modern_runtime", "regenerate_missing"): "False only matters when 18's files are missing",
     ("21_pretrained_models", "online"): "True downloads from Hugging Face; the tests are offline",
     ("21_pretrained_models", "hf_revision"): "used only when online=True",
     ("41_deploy_azureml", "deploy_to_azure"): "True needs an Azure workspace; the tests never use credentials",
@@ -52,6 +55,7 @@ REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "21_pretrained_models": ({"timing_runs": 0}, "timing_runs"),
     "30_inference_onnxruntime": ({"top": 11}, "top"),
     "31_performance_tuning": ({"threads": 0}, "threads"),
+    "18_export_mlnet": ({"n_trees": 0}, "n_trees"),
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
 }

@@ -15,7 +15,7 @@ import pytest
 
 from helpers.paths import build_dir
 from helpers.report import glued
-from helpers.runner import discover_notebooks, execute_notebook, notebook_lock, notebook_requires
+from helpers.runner import discover_notebooks, execute_notebook, notebook_lock, notebook_requires, unmet_needs
 from helpers.verify import parity_records
 from tests.notebooks.expectations import load_all
 from tests.notebooks.parameter_table import REFUSALS, TRIES, UNTRIED
@@ -41,12 +41,20 @@ def _groups(notebooks) -> dict[str, str]:
 
 
 GROUPS = _groups(NOTEBOOKS)
+
+
+def _skip_if_the_machine_lacks_what_it_needs(notebook) -> None:
+    """A notebook whose kernel is missing on purpose (metadata ``workbook.needs``) is skipped, saying why."""
+    needs = unmet_needs(notebook)
+    if needs:
+        pytest.skip(f"{notebook.stem} needs {needs}")
 PARAMS = [pytest.param(nb, id=nb.stem, marks=pytest.mark.xdist_group(GROUPS[nb.stem])) for nb in NOTEBOOKS]
 
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("notebook", PARAMS)
 def test_notebook_runs_in_quick_mode_and_proves_its_claims(notebook):
+    _skip_if_the_machine_lacks_what_it_needs(notebook)
     # The group lock keeps linked notebooks apart even when xdist puts them on different workers.
     with notebook_lock(GROUPS[notebook.stem]):
         run = execute_notebook(notebook, build_dir("notebooks"), parameters={"quick": True}, cell_timeout=600)
@@ -92,6 +100,7 @@ TRY_PARAMS = [
 @pytest.mark.notebook
 @pytest.mark.parametrize("notebook", TRY_PARAMS)
 def test_notebook_runs_and_proves_its_claims_with_non_default_parameters(notebook):
+    _skip_if_the_machine_lacks_what_it_needs(notebook)
     with notebook_lock(GROUPS[notebook.stem]):
         run = execute_notebook(notebook, build_dir("notebooks-parameters"),
                                parameters={"quick": True, **TRIES[notebook.stem]}, cell_timeout=600)
@@ -107,6 +116,7 @@ def _refusal_params():
 @pytest.mark.notebook
 @pytest.mark.parametrize("notebook", _refusal_params())
 def test_notebook_refuses_an_out_of_range_parameter_at_once_naming_it(notebook):
+    _skip_if_the_machine_lacks_what_it_needs(notebook)
     values, name = REFUSALS[notebook.stem]
     with notebook_lock(GROUPS[notebook.stem]):
         run = execute_notebook(notebook, build_dir("notebooks-refusals"),
