@@ -28,6 +28,7 @@ __all__ = [
     "load_digits",
     "load_iris",
     "load_diabetes",
+    "load_wine",
     "load_churn",
     "make_churn",
     "CHURN_CATEGORICAL",
@@ -131,6 +132,22 @@ def load_diabetes(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
         "diabetes", raw.data.astype(np.float32), raw.target.astype(np.float32), test_fraction, seed,
         feature_names=list(raw.feature_names),
         description="Disease progression one year after baseline, from scikit-learn (regression).",
+    )
+
+
+def load_wine(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
+    """Wine cultivars (178 rows, 13 float32 chemical measurements, 3 classes) from scikit-learn.
+
+    The capstone's data set (notebooks/50_capstone.ipynb): no other notebook uses it. The features
+    span four orders of magnitude, so a model needs scaling inside it.
+    """
+    from sklearn.datasets import load_wine as _load
+
+    raw = _load()
+    return _split(
+        "wine", raw.data.astype(np.float32), raw.target.astype(np.int64), test_fraction, seed,
+        feature_names=list(raw.feature_names), target_names=list(raw.target_names),
+        description="Chemical analysis of wines from three cultivars, from scikit-learn.",
     )
 
 

@@ -176,6 +176,7 @@ def execute_notebook(
     *,
     cell_timeout: int = 900,
     html: bool = False,
+    solution: bool = True,
 ) -> NotebookRun:
     """Execute one notebook in its own kernel; never raises for a failing cell.
 
@@ -184,6 +185,8 @@ def execute_notebook(
         ``WORKBOOK_QUICK=1`` in the kernel's environment.
     cell_timeout: seconds one cell may run before the notebook fails.
     html: also render the executed copy to ``<out_dir>/../html/<name>.html``.
+    solution: for an exercise starter (metadata ``workbook.solution`` names its reference solution), run
+        the solution in its place, under the starter's name; False runs the starter itself, gaps and all.
     """
     import papermill as pm
 
@@ -194,6 +197,8 @@ def execute_notebook(
     output = out / path.name
     kernel = notebook_kernel(path)
     _check_kernel(kernel)
+    reference = _metadata(path).get("workbook", {}).get("solution")
+    source = repo_root() / reference if reference and solution else path
     (build_dir("results") / f"{path.stem}.json").unlink(missing_ok=True)  # no stale results
     env_before = {k: os.environ.get(k) for k in (NOTEBOOK_ENV, QUICK_ENV)}
     os.environ[NOTEBOOK_ENV] = path.stem
@@ -202,7 +207,7 @@ def execute_notebook(
     run = NotebookRun(path.stem, kernel, 0.0, "ok", output=output, parameters=params)
     try:
         pm.execute_notebook(
-            str(path), str(output), parameters=params, kernel_name=kernel, cwd=str(path.parent),
+            str(source), str(output), parameters=params, kernel_name=kernel, cwd=str(path.parent),
             progress_bar=False, execution_timeout=cell_timeout, log_output=False,
         )
     except pm.PapermillExecutionError as err:

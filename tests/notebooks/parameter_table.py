@@ -35,6 +35,7 @@ TRIES: dict[str, dict[str, Any]] = {
     "32_quantization": {"threads": 1, "seq_len": 64},
 
     "40_deploy_local_endpoint": {"workers": 1, "max_batch": 16},
+    "50_capstone": {"framework": "keras", "epochs": 100},
     "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_DS3_v2", "instance_count": 2},
 }
 
