@@ -81,7 +81,7 @@ def test_a_manifest_is_only_written_for_models_that_exist(tmp_build):
 
 
 def test_unknown_frameworks_are_refused():
-    with pytest.raises(ValueError, match=r"Unknown legacy frameworks \['cntk'\]; choose from \['chainer', 'mxnet'\]"):
+    with pytest.raises(ValueError, match=r"Unknown legacy frameworks \['cntk'\]; choose from \['chainer', 'mlnet', 'mxnet'\]"):
         legacy.load_legacy_exports(("cntk",))
 
 
