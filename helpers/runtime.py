@@ -102,11 +102,12 @@ def make_session(
     if spinning is not None:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
+    from helpers.inspect import load_model
+
+    load_model(model, load_external_data=False)  # one clear error (NotAnOnnxModelError) for a bad file
     if hasattr(model, "SerializeToString"):
         model = model.SerializeToString()
     elif isinstance(model, (str, os.PathLike)):
-        if not Path(model).exists():
-            raise FileNotFoundError(f"No ONNX file at {model}; run the notebook or step that exports it first.")
         model = str(model)
     return ort.InferenceSession(model, sess_options=opts, providers=list(providers))
 
@@ -233,7 +234,9 @@ def add_metadata(
     """
     import onnx
 
-    model = onnx.load(str(src))
+    from helpers.inspect import load_model
+
+    model = load_model(src)
     if description is not None:
         model.doc_string = description
     props = dict(properties)
