@@ -182,8 +182,13 @@ def validate_model(proto: Any, where: str = "the model", folder: Path | None = N
     files exist beside the model (``folder``) and are long enough. The error names the field, e.g.
     ``graph.node[0].op_type``.
 
-    >>> from tests.unit.models import linear_model   # doctest: +SKIP
-    >>> validate_model(linear_model())                # doctest: +SKIP
+    >>> import onnx
+    >>> model = onnx.helper.make_model(onnx.helper.make_graph([], "g", [], []))
+    >>> _ = model.graph.initializer.add(name="w", data_type=99, dims=[1])
+    >>> validate_model(model)
+    Traceback (most recent call last):
+    ...
+    helpers.inspect.NotAnOnnxModelError: the model is not a valid ONNX model: tensor 'w' has element type 99, ...
     """
     import onnx
     from google.protobuf.descriptor import FieldDescriptor

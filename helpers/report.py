@@ -5,6 +5,8 @@ so results show as a table without pandas.
 
 >>> t = Table([{"model": "cnn", "err": 1.5e-7}], title="Parity")
 >>> print(t.to_markdown())
+**Parity**
+<BLANKLINE>
 | model | err |
 |---|---|
 | cnn | 1.5e-07 |
