@@ -28,6 +28,8 @@ missing_system_packages() {  # the packages of requirements/apt.txt that dpkg do
   done
 }
 
+apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1; }
+
 system_packages() {  # install what is missing as root; otherwise say the exact command and go on
   local missing line
   missing=$(missing_system_packages | tr '\n' ' ' | sed 's/ *$//')
@@ -37,9 +39,11 @@ system_packages() {  # install what is missing as root; otherwise say the exact 
     warn "no apt-get here: install the equivalents of these Debian packages yourself: $missing"
   elif [ "$(id -u)" = 0 ]; then
     say "installing system packages: $missing"
-    if ! { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends $missing >/dev/null; }; then
-      warn "apt-get could not install them; the kernels install anyway. Retry: ${line#sudo }"
+    apt-get update -qq >/dev/null || warn "apt-get update failed; trying the installed package lists"
+    if ! apt_install $missing; then  # one unknown name (e.g. chromium on Ubuntu) must not block the rest
+      local pkg failed=""
+      for pkg in $missing; do apt_install "$pkg" || failed="$failed $pkg"; done
+      [ -n "$failed" ] && warn "apt-get could not install:$failed; the kernels install anyway. Retry: ${line#sudo }"
     fi
   else
     warn "not root, so these Debian packages were not installed: $missing"

@@ -97,6 +97,19 @@ def _apt_packages() -> list[str]:
     return [w for line in lines for w in line.split("#", 1)[0].split()]
 
 
+def test_as_root_one_unknown_package_does_not_block_the_others(tmp_path):
+    calls = tmp_path / "apt-calls"
+    _fake(tmp_path / "bin", "dpkg-query", "exit 1")
+    _fake(tmp_path / "bin", "id", "echo 0")
+    # like Ubuntu, which has no package named chromium: a batch naming it fails, the others install alone
+    _fake(tmp_path / "bin", "apt-get", f'echo "$@" >> {calls}; for a in "$@"; do [ "$a" = chromium ] && exit 100; done; exit 0')
+    out = _bash("system_packages; echo rc=$?", tmp_path)
+    assert "rc=0" in out.stdout
+    installed = [line.split()[-1] for line in calls.read_text().splitlines()[2:]]  # after update and the batch
+    assert installed == _apt_packages()
+    assert "apt-get could not install: chromium;" in out.stderr
+
+
 @pytest.mark.parametrize("who", ["non-root", "root with a failing apt-get"])
 def test_a_machine_that_cannot_install_debian_packages_gets_the_exact_line_and_continues(tmp_path, who):
     calls = tmp_path / "apt-calls"
