@@ -16,7 +16,10 @@ from typing import Any
 
 from helpers.report import Table
 
-__all__ = ["TensorInfo", "ModelSummary", "summarize_model", "load_model", "validate_model", "NotAnOnnxModelError"]
+__all__ = [
+    "TensorInfo", "ModelSummary", "summarize_model", "load_model", "validate_model", "ensure_valid_model",
+    "NotAnOnnxModelError",
+]
 
 
 class NotAnOnnxModelError(ValueError):
@@ -159,6 +162,40 @@ def load_model(model: Any, load_external_data: bool = True) -> Any:
     return proto
 
 
+_CHECKED: dict[tuple[str, int, int], None] = {}  # files found valid: (path, size, modification time)
+
+
+def ensure_valid_model(model: Any) -> None:
+    """Raise as :func:`load_model` does unless ``model`` (path, bytes or ``ModelProto``) is a valid model.
+
+    For code that hands the model to ONNX Runtime itself (``helpers.runtime.make_session``,
+    ``helpers.verify.run_onnx``): the file gets the workbook's clear error instead of ONNX Runtime's
+    raw ``InvalidProtobuf``. A file found valid is not read again until its size or modification time
+    changes, so a loop that opens many sessions of one large model pays once.
+
+    >>> ensure_valid_model(b"")
+    Traceback (most recent call last):
+    ...
+    helpers.inspect.NotAnOnnxModelError: the given bytes is not a valid ONNX model: the file is empty, at byte 0; ...
+    """
+    if not isinstance(model, (str, os.PathLike)):
+        load_model(model, load_external_data=False)
+        return
+    path = Path(model)
+    try:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns) if path.is_file() else None
+    except OSError:
+        key = None
+    if key is not None and key in _CHECKED:
+        return
+    load_model(path, load_external_data=False)
+    if key is not None:
+        if len(_CHECKED) > 512:
+            _CHECKED.clear()
+        _CHECKED[key] = None
+
+
 # Bytes per element of each ONNX element type, as raw_data stores them; sub-byte types as fractions.
 _ELEMENT_BITS = {1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64, 14: 64,
                  15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4, 24: 8, 25: 2, 26: 2}
@@ -210,8 +247,9 @@ def validate_model(proto: Any, where: str = "the model", folder: Path | None = N
             check_external(t, at, None if bits is None else (n * bits + 7) // 8)
             return
         if t.HasField("raw_data"):
-            if bits is not None and len(t.raw_data) != (n * bits + 7) // 8:
-                raise _invalid(where, f"tensor {t.name!r} holds {len(t.raw_data)} bytes of raw data, but its dims "
+            size = len(t.raw_data) if bits is not None else 0
+            if bits is not None and size != (n * bits + 7) // 8:
+                raise _invalid(where, f"tensor {t.name!r} holds {size} bytes of raw data, but its dims "
                                f"{list(t.dims)} and type {onnx.TensorProto.DataType.Name(t.data_type)} need "
                                f"{(n * bits + 7) // 8}", at)
             return
@@ -251,16 +289,28 @@ def validate_model(proto: Any, where: str = "the model", folder: Path | None = N
                 raise _invalid(where, f"map key type {tp.map_type.key_type}, which ONNX does not define", at)
             check_type(tp.map_type.value_type, f"{at}.map_type.value_type")
 
+    walked = (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE)
+    # Per message type, the fields worth walking: text and sub-messages (never raw_data, which ListFields
+    # would copy: a large model's weights).
+    fields_of: dict[str, list[Any]] = {}
+
     def walk(msg: Any, at: str) -> None:
-        name = msg.DESCRIPTOR.full_name
-        if name == "onnx.TensorProto":
+        desc = msg.DESCRIPTOR
+        if desc.full_name == "onnx.TensorProto":
             check_tensor(msg, at)
-        elif name == "onnx.TypeProto":
+        elif desc.full_name == "onnx.TypeProto":
             check_type(msg, at)
             return
-        for fd, value in msg.ListFields():
-            if fd.type not in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE):
-                continue  # numbers and bytes (raw_data) need no walk
+        fields = fields_of.get(desc.full_name)
+        if fields is None:
+            fields = fields_of[desc.full_name] = [fd for fd in desc.fields if fd.type in walked]
+        for fd in fields:
+            value = getattr(msg, fd.name)
+            if fd.is_repeated:
+                if not len(value):
+                    continue
+            elif fd.type == FieldDescriptor.TYPE_MESSAGE and not msg.HasField(fd.name):
+                continue
             here = f"{at}.{fd.name}" if at else fd.name
             items = list(enumerate(value)) if fd.is_repeated else [(None, value)]
             for i, item in items:

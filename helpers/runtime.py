@@ -102,9 +102,9 @@ def make_session(
     if spinning is not None:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
-    from helpers.inspect import load_model
+    from helpers.inspect import ensure_valid_model
 
-    load_model(model, load_external_data=False)  # one clear error (NotAnOnnxModelError) for a bad file
+    ensure_valid_model(model)  # one clear error (NotAnOnnxModelError) for a bad file, not ONNX Runtime's
     if hasattr(model, "SerializeToString"):
         model = model.SerializeToString()
     elif isinstance(model, (str, os.PathLike)):

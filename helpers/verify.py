@@ -316,9 +316,9 @@ def _session(model: Any, providers: Sequence[str] | None = None) -> Any:
 
     if isinstance(model, ort.InferenceSession):
         return model
-    from helpers.inspect import load_model
+    from helpers.inspect import ensure_valid_model
 
-    load_model(model, load_external_data=False)  # one clear error (NotAnOnnxModelError) for a bad file
+    ensure_valid_model(model)  # one clear error (NotAnOnnxModelError) for a bad file, not ONNX Runtime's
     if hasattr(model, "SerializeToString"):
         model = model.SerializeToString()
     elif isinstance(model, (str, os.PathLike)):

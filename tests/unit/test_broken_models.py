@@ -131,3 +131,15 @@ def test_the_message_says_what_is_wrong_and_where(corpus, case, phrase):
     with pytest.raises(NotAnOnnxModelError) as caught:
         inspect.summarize_model(corpus[case])
     assert phrase in str(caught.value)
+
+
+def test_a_file_found_valid_is_checked_again_once_it_changes(tmp_path):
+    import onnx
+
+    path = tmp_path / "model.onnx"
+    onnx.save(linear_model(), path)
+    runtime.make_session(path)
+    inspect.ensure_valid_model(path)  # cached: not read again
+    path.write_bytes(path.read_bytes()[:40])  # replaced by a truncated copy
+    with pytest.raises(NotAnOnnxModelError, match="model.onnx is not a valid ONNX model"):
+        runtime.make_session(path)
