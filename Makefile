@@ -25,7 +25,7 @@ test: setup
 # Lint needs only ruff: a small venv of its own (.venvs/lint), not the multi-GB kernels.
 lint:
 	@WORKBOOK_VENVS=$(abspath $(VENVS)) bash scripts/setup.sh --lint
-	$(VENVS)/lint/bin/ruff check helpers tests scripts notebooks deploy
+	$(VENVS)/lint/bin/ruff check helpers tests scripts notebooks deploy conftest.py
 
 lab: setup
 	$(PY) -m jupyter lab --ip 127.0.0.1 --port 8888 --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) --notebook-dir notebooks
