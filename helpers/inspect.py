@@ -211,6 +211,13 @@ def _invalid(where: str, what: str, at: str, fix: str = "Re-export the model, or
     return NotAnOnnxModelError(f"{where} is not a valid ONNX model: {what}, at {at}. {fix}")
 
 
+def _repeated(fd: Any) -> bool:
+    """Whether a protobuf field is repeated (``is_repeated`` since protobuf 6; ``label`` before, e.g. the
+    legacy kernel's 5.29)."""
+    flag = getattr(fd, "is_repeated", None)
+    return bool(flag) if flag is not None else fd.label == fd.LABEL_REPEATED
+
+
 def validate_model(proto: Any, where: str = "the model", folder: Path | None = None) -> None:
     """Check what every reader of a ``ModelProto`` assumes, or raise :class:`NotAnOnnxModelError`.
 
@@ -303,16 +310,16 @@ def validate_model(proto: Any, where: str = "the model", folder: Path | None = N
             return
         fields = fields_of.get(desc.full_name)
         if fields is None:
-            fields = fields_of[desc.full_name] = [fd for fd in desc.fields if fd.type in walked]
-        for fd in fields:
+            fields = fields_of[desc.full_name] = [(fd, _repeated(fd)) for fd in desc.fields if fd.type in walked]
+        for fd, repeated in fields:
             value = getattr(msg, fd.name)
-            if fd.is_repeated:
+            if repeated:
                 if not len(value):
                     continue
             elif fd.type == FieldDescriptor.TYPE_MESSAGE and not msg.HasField(fd.name):
                 continue
             here = f"{at}.{fd.name}" if at else fd.name
-            items = list(enumerate(value)) if fd.is_repeated else [(None, value)]
+            items = list(enumerate(value)) if repeated else [(None, value)]
             for i, item in items:
                 spot = here if i is None else f"{here}[{i}]"
                 if fd.type == FieldDescriptor.TYPE_STRING and not isinstance(item, str):
