@@ -143,3 +143,12 @@ def test_a_file_found_valid_is_checked_again_once_it_changes(tmp_path):
     path.write_bytes(path.read_bytes()[:40])  # replaced by a truncated copy
     with pytest.raises(NotAnOnnxModelError, match="model.onnx is not a valid ONNX model"):
         runtime.make_session(path)
+
+
+@pytest.mark.parametrize("case", broken_models.CASES)
+def test_netron_and_the_picture_refuse_a_broken_model_before_starting_anything(corpus, case):
+    for entry in (visualize.open_in_netron, visualize.draw_graph):
+        with pytest.raises(Exception) as caught:
+            entry(corpus[case])
+        _assert_clear(caught.value, case, corpus[case])
+    assert visualize.running_views() == []
