@@ -165,9 +165,9 @@ def glue(name: str | Mapping[str, Any] | None = None, value: Any = None, **value
     (the notebook's name comes from the workbook runner; in an interactive session it is
     ``interactive``).
 
-    >>> glue("accuracy", 0.97)   # doctest: +SKIP
+    >>> glue("accuracy", 0.97)
     0.97
-    >>> glue(accuracy=0.97, opset=18)   # doctest: +SKIP
+    >>> glue(accuracy=0.97, opset=18)
     {'accuracy': 0.97, 'opset': 18}
     """
     from helpers.paths import build_dir
@@ -201,8 +201,13 @@ def replace_section(path: str | os.PathLike[str], name: str, text: str) -> bool:
 
     Returns False (and changes nothing) when the file has no such markers.
 
-    >>> replace_section("README.md", "parity", "| ... |")   # doctest: +SKIP
-    True
+    >>> import tempfile
+    >>> readme = Path(tempfile.mkdtemp()) / "README.md"
+    >>> _ = readme.write_text("# T\\n<!-- parity:start -->\\nold table\\n<!-- parity:end -->\\n")
+    >>> replace_section(readme, "parity", "| new table |"), "old" in readme.read_text()
+    (True, False)
+    >>> replace_section(readme, "benchmark", "| ... |")
+    False
     """
     path = Path(path)
     content = path.read_text(encoding="utf-8")
