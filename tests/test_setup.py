@@ -218,3 +218,21 @@ def test_a_hashed_lock_refuses_a_pin_without_any_hash_and_keeps_only_installable
     found = lock_hashes.local_files([wheels], "torch", "2.13.0+cpu")
     assert list(found.values()) == [hashlib.sha256(b"wheel").hexdigest()]
     assert lock_hashes.local_files([wheels], "torch", "2.13.0") == {}
+
+
+def test_a_whole_setup_run_with_a_fake_pip_builds_both_kernels_then_only_checks(tmp_path):
+    """scripts/setup.sh end to end, executed (not sourced), with a fake interpreter standing in for pip."""
+    log = _fake_python(tmp_path)
+    _fake(tmp_path / "bin", "dpkg-query", 'printf "install ok installed"')
+    venvs = tmp_path / "venvs"
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", "WORKBOOK_VENVS": str(venvs),
+           "WORKBOOK_PYTHON": "fakepython", "WORKBOOK_TORCH_INDEX": "never"}
+    first = subprocess.run(["bash", str(SETUP)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    calls = log.read_text()
+    for kernel in ("main", "legacy"):
+        assert f"-r requirements/{kernel}.txt -c requirements/{kernel}.lock.txt" in calls
+        assert (venvs / "main" / "share" / "jupyter" / "kernels" / f"onnx-workbook-{kernel}" / "kernel.json").exists()
+    assert "removing packages no longer in main.lock.txt: old-package old-thing" in first.stdout
+    again = subprocess.run(["bash", str(SETUP)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and again.stdout.count("up to date") == 2, again.stdout + again.stderr
