@@ -445,12 +445,13 @@ def clear_parity_records(notebook: str, path: str | os.PathLike[str] | None = No
 def parity_records(path: str | os.PathLike[str] | None = None, latest_only: bool = True) -> list[dict[str, Any]]:
     """Read parity records; with ``latest_only`` keep the newest per (notebook, model, converter)."""
     records = read_jsonl(Path(path) if path else reports_dir() / PARITY_FILE)
+    for rec in records:  # records written before the names were normalized read the same way
+        if rec.get("framework"):
+            rec["framework"] = framework_name(rec["framework"])
     if not latest_only:
         return records
     latest: dict[tuple[str, str, str], dict[str, Any]] = {}
     for rec in records:
-        if rec.get("framework"):
-            rec["framework"] = framework_name(rec["framework"])
         latest[(rec.get("notebook", ""), rec.get("model", ""), rec.get("converter", ""))] = rec
     return list(latest.values())
 
