@@ -24,8 +24,10 @@ test: setup
 	$(PY) -m ruff check helpers tests scripts notebooks deploy
 	ONNX_WORKBOOK_BUILD=$(CURDIR)/build/test $(PY) -m pytest -n $(JOBS) --dist loadgroup --durations 15 $(PYTEST_ARGS)
 
-lint: setup
-	$(PY) -m ruff check helpers tests scripts notebooks deploy
+# Lint needs only ruff: a small venv of its own (.venvs/lint), not the multi-GB kernels.
+lint:
+	@WORKBOOK_VENVS=$(abspath $(VENVS)) bash scripts/setup.sh --lint
+	$(VENVS)/lint/bin/ruff check helpers tests scripts notebooks deploy conftest.py
 
 lab: setup
 	$(PY) -m jupyter lab --ip 127.0.0.1 --port $(LAB_PORT) --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) --notebook-dir notebooks

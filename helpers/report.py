@@ -5,6 +5,8 @@ so results show as a table without pandas.
 
 >>> t = Table([{"model": "cnn", "err": 1.5e-7}], title="Parity")
 >>> print(t.to_markdown())
+**Parity**
+<BLANKLINE>
 | model | err |
 |---|---|
 | cnn | 1.5e-07 |
@@ -12,14 +14,15 @@ so results show as a table without pandas.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Table", "format_value", "append_jsonl", "read_jsonl", "write_json", "glue", "glued", "replace_section"]
+__all__ = ["Table", "format_value", "append_jsonl", "remove_jsonl", "read_jsonl", "write_json", "glue", "glued", "replace_section"]
 
 
 def format_value(value: Any) -> str:
@@ -89,14 +92,44 @@ class Table:
 
 
 def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
-    """Append one JSON record as a line; a single write, so parallel writers do not interleave."""
+    """Append one JSON record as a line; one locked write, so parallel writers (and
+    :func:`remove_jsonl`) do not interleave."""
     line = json.dumps(dict(record), default=str, sort_keys=False) + "\n"
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(os.fspath(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, line.encode("utf-8"))
     finally:
-        os.close(fd)
+        os.close(fd)  # closing releases the lock
+
+
+def remove_jsonl(path: str | os.PathLike[str], drop: Callable[[dict[str, Any]], bool]) -> int:
+    """Delete the records for which ``drop(record)`` is true, in place and under the writers' lock;
+    returns how many were deleted (0 when the file does not exist). Unparsable lines are kept.
+
+    >>> remove_jsonl("/no/such/file.jsonl", lambda r: True)
+    0
+    """
+    path = Path(path)
+    if not path.exists():
+        return 0
+    with open(path, "r+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        lines = handle.read().splitlines(keepends=True)
+        keep = []
+        for line in lines:
+            try:
+                record = json.loads(line) if line.strip() else None
+            except json.JSONDecodeError:
+                record = None
+            if not (isinstance(record, dict) and drop(record)):
+                keep.append(line)
+        if len(keep) != len(lines):
+            handle.seek(0)
+            handle.truncate()
+            handle.write("".join(keep))
+        return len(lines) - len(keep)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -132,9 +165,9 @@ def glue(name: str | Mapping[str, Any] | None = None, value: Any = None, **value
     (the notebook's name comes from the workbook runner; in an interactive session it is
     ``interactive``).
 
-    >>> glue("accuracy", 0.97)   # doctest: +SKIP
+    >>> glue("accuracy", 0.97)
     0.97
-    >>> glue(accuracy=0.97, opset=18)   # doctest: +SKIP
+    >>> glue(accuracy=0.97, opset=18)
     {'accuracy': 0.97, 'opset': 18}
     """
     from helpers.paths import build_dir
@@ -168,8 +201,13 @@ def replace_section(path: str | os.PathLike[str], name: str, text: str) -> bool:
 
     Returns False (and changes nothing) when the file has no such markers.
 
-    >>> replace_section("README.md", "parity", "| ... |")   # doctest: +SKIP
-    True
+    >>> import tempfile
+    >>> readme = Path(tempfile.mkdtemp()) / "README.md"
+    >>> _ = readme.write_text("# T\\n<!-- parity:start -->\\nold table\\n<!-- parity:end -->\\n")
+    >>> replace_section(readme, "parity", "| new table |"), "old" in readme.read_text()
+    (True, False)
+    >>> replace_section(readme, "benchmark", "| ... |")
+    False
     """
     path = Path(path)
     content = path.read_text(encoding="utf-8")

@@ -24,7 +24,7 @@ from typing import Any
 
 from helpers.paths import build_dir, repo_root
 from helpers.report import Table, replace_section, write_json
-from helpers.verify import NOTEBOOK_ENV
+from helpers.verify import NOTEBOOK_ENV, clear_parity_records
 
 __all__ = [
     "NotebookRun",
@@ -200,6 +200,7 @@ def execute_notebook(
     reference = _metadata(path).get("workbook", {}).get("solution")
     source = repo_root() / reference if reference and solution else path
     (build_dir("results") / f"{path.stem}.json").unlink(missing_ok=True)  # no stale results
+    clear_parity_records(path.stem)  # nor stale parity records: a run that records nothing must not pass
     env_before = {k: os.environ.get(k) for k in (NOTEBOOK_ENV, QUICK_ENV)}
     os.environ[NOTEBOOK_ENV] = path.stem
     os.environ[QUICK_ENV] = "1" if params.get("quick") else "0"

@@ -96,11 +96,12 @@ def make_session(
     if spinning is not None:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
+    from helpers.inspect import ensure_valid_model
+
+    ensure_valid_model(model)  # one clear error (NotAnOnnxModelError) for a bad file, not ONNX Runtime's
     if hasattr(model, "SerializeToString"):
         model = model.SerializeToString()
     elif isinstance(model, (str, os.PathLike)):
-        if not Path(model).exists():
-            raise FileNotFoundError(f"No ONNX file at {model}; run the notebook or step that exports it first.")
         model = str(model)
     return ort.InferenceSession(model, sess_options=opts, providers=list(providers))
 
@@ -196,6 +197,87 @@ class Session:
         return f"Session(inputs={self.input_names}, outputs={self.output_names})"
 
 
+<<<<<<< HEAD
+=======
+def io_table(session: Any) -> Any:
+    """A :class:`helpers.report.Table` of the session's inputs and outputs: name, type, shape."""
+    from helpers.report import Table
+
+    rows = [{"kind": kind, "name": a.name, "type": a.type, "shape": _shape_text(a.shape)}
+            for kind, args in (("input", session.get_inputs()), ("output", session.get_outputs())) for a in args]
+    return Table(rows, title="Inputs and outputs (? or a name = any size)")
+
+
+def model_metadata(session: Any) -> dict[str, Any]:
+    """What ``session.get_modelmeta()`` knows: producer, graph name, description, domain, version, custom map."""
+    meta = session.get_modelmeta()
+    return {"producer": meta.producer_name, "graph_name": meta.graph_name, "description": meta.description,
+            "domain": meta.domain, "version": meta.version, "custom": dict(meta.custom_metadata_map)}
+
+
+def add_metadata(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    description: str | None = None,
+    labels: Sequence[str] | None = None,
+    **properties: str,
+) -> Path:
+    """Copy an ONNX file, adding a description, class labels (as JSON under ``labels``) and other properties.
+
+    ONNX Runtime returns them from ``get_modelmeta()``: the description as ``.description``, the rest
+    in ``.custom_metadata_map``.
+    """
+    import onnx
+
+    from helpers.inspect import load_model
+
+    model = load_model(src)
+    if description is not None:
+        model.doc_string = description
+    props = dict(properties)
+    if labels is not None:
+        props["labels"] = json.dumps(list(labels))
+    keep = [p for p in model.metadata_props if p.key not in props]
+    del model.metadata_props[:]
+    model.metadata_props.extend(keep)
+    for key, value in props.items():
+        model.metadata_props.add(key=key, value=str(value))
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(dst))
+    return Path(dst)
+
+
+def labels_from_metadata(session: Any, key: str = "labels") -> list[str]:
+    """The class labels stored as JSON in the model's custom metadata; a clear error if absent."""
+    custom = session.get_modelmeta().custom_metadata_map
+    if key not in custom:
+        raise KeyError(f"The model has no {key!r} metadata (it has {sorted(custom)}); add it with "
+                       "helpers.runtime.add_metadata(src, dst, labels=[...]).")
+    return list(json.loads(custom[key]))
+
+
+def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax.
+
+    >>> softmax(np.array([0.0, 0.0])).tolist()
+    [0.5, 0.5]
+    """
+    z = np.asarray(scores, dtype=np.float64)
+    z = np.exp(z - z.max(axis=axis, keepdims=True))
+    return z / z.sum(axis=axis, keepdims=True)
+
+
+def top_k(probabilities: np.ndarray, k: int = 3, labels: Sequence[str] | None = None) -> list[list[tuple[Any, float]]]:
+    """For each row, the ``k`` most likely ``(label, probability)`` pairs, best first (probabilities rounded to 3)."""
+    p = np.atleast_2d(np.asarray(probabilities))
+    k = min(k, p.shape[-1])
+    order = np.argsort(-p, axis=-1, kind="stable")[:, :k]
+    return [[(labels[j] if labels is not None else int(j), round(float(row[j]), 3)) for j in idx]
+            for row, idx in zip(p, order)]
+
+
+>>>>>>> hard-edges
 def capture_error(fn: Any, *args: Any, **kwargs: Any) -> str:
     """Call ``fn`` and return ``"<ExceptionType>: <first line of the message>"``; raise if it does not fail."""
     try:

@@ -26,7 +26,7 @@ from typing import Any, Union
 import numpy as np
 
 from helpers.paths import reports_dir
-from helpers.report import Table, append_jsonl, read_jsonl, write_json
+from helpers.report import Table, append_jsonl, read_jsonl, remove_jsonl, write_json
 
 __all__ = [
     "ParityError",
@@ -39,6 +39,9 @@ __all__ = [
     "parity_records",
     "parity_table",
     "write_parity_report",
+    "clear_parity_records",
+    "framework_name",
+    "FRAMEWORK_NAMES",
     "PARITY_FILE",
     "NOTEBOOK_ENV",
 ]
@@ -47,6 +50,17 @@ __all__ = [
 PARITY_FILE = "parity.jsonl"
 #: Environment variable the workbook runner sets to the notebook being executed.
 NOTEBOOK_ENV = "WORKBOOK_NOTEBOOK"
+
+#: One name per framework in the parity report: how readers and notebooks spell it -> the report's name.
+#: Names not listed are kept as given (``chainer``, ``libsvm``, ``onnx model zoo (light)``, ...).
+FRAMEWORK_NAMES = {
+    "pytorch": "PyTorch", "torch": "PyTorch",
+    "tensorflow": "TensorFlow", "tensorflow-cpu": "TensorFlow", "tf": "TensorFlow",
+    "keras": "Keras", "tf.keras": "Keras",
+    "sklearn": "scikit-learn", "scikit-learn": "scikit-learn",
+    "xgboost": "xgboost", "xgboost-cpu": "xgboost", "lightgbm": "lightgbm", "catboost": "catboost",
+    "onnxruntime": "onnxruntime", "onnx runtime": "onnxruntime",
+}
 
 Outputs = Union[Mapping[str, Any], Sequence[Any], np.ndarray]
 
@@ -149,6 +163,21 @@ class ParityResult:
         }
 
 
+def framework_name(framework: str | None) -> str:
+    """The parity report's one name for a framework; raises :class:`ParityError` for none.
+
+    >>> framework_name("torch"), framework_name("Keras"), framework_name("tensorflow"), framework_name("chainer")
+    ('PyTorch', 'Keras', 'TensorFlow', 'chainer')
+    """
+    text = str(framework or "").strip()
+    if not text:
+        raise ParityError(
+            "A parity record needs the source framework: pass framework='PyTorch' (or the library that made the "
+            "reference outputs) to check_conversion, or set result.meta['framework'] before record_parity."
+        )
+    return FRAMEWORK_NAMES.get(text.lower(), text)
+
+
 def _as_named(outputs: Outputs, names: Sequence[str] | None, side: str) -> dict[str, Any]:
     if isinstance(outputs, Mapping):
         return dict(outputs)
@@ -215,13 +244,19 @@ def compare_outputs(
     label_output: which output holds the labels (or scores to argmax).
     min_label_agreement: the share of equal labels needed to pass (1.0 = all).
 
-    Raises :class:`ParityError` when an output is missing or shapes differ.
+    Raises :class:`ParityError` when an output is missing, shapes differ, or there is nothing to
+    compare (a check of zero outputs would pass whatever the model does).
 
     >>> compare_outputs([np.zeros(3)], [np.ones(3)], name="off").passed
     False
     """
     exp = {k: _to_array(v, k, "The framework") for k, v in _as_named(expected, names, "The framework").items()}
     act = {k: _to_array(v, k, "ONNX Runtime") for k, v in _as_named(actual, names, "ONNX Runtime").items()}
+    if not exp:
+        raise ParityError(
+            f"Nothing to compare: the framework's outputs are empty (ONNX Runtime gave {sorted(act)}). "
+            "Pass the source framework's outputs on the same inputs as `expected`."
+        )
     missing = [k for k in exp if k not in act]
     if missing:
         raise ParityError(
@@ -281,13 +316,13 @@ def _session(model: Any, providers: Sequence[str] | None = None) -> Any:
 
     if isinstance(model, ort.InferenceSession):
         return model
+    from helpers.inspect import ensure_valid_model
+
+    ensure_valid_model(model)  # one clear error (NotAnOnnxModelError) for a bad file, not ONNX Runtime's
     if hasattr(model, "SerializeToString"):
         model = model.SerializeToString()
     elif isinstance(model, (str, os.PathLike)):
-        path = Path(model)
-        if not path.exists():
-            raise FileNotFoundError(f"No ONNX file at {path}; run the export step first.")
-        model = str(path)
+        model = str(model)
     return ort.InferenceSession(model, providers=list(providers or ["CPUExecutionProvider"]))
 
 
@@ -361,9 +396,13 @@ def check_conversion(
     """
     from helpers.environment import package_version
 
+    framework = framework_name(framework)
     actual = run_onnx(model, inputs, output_names)
     if not isinstance(expected, Mapping):
         exp_list = [expected] if isinstance(expected, np.ndarray) or hasattr(expected, "detach") else list(expected)
+        if not exp_list:
+            raise ParityError(f"expected is empty: nothing to compare with ONNX Runtime's outputs {list(actual)}. "
+                              "Pass the source framework's outputs on the same inputs.")
         expected = dict(zip(list(actual)[: len(exp_list)], exp_list))
         if len(exp_list) > len(actual):
             raise ParityError(f"{len(exp_list)} expected outputs, but the model has only {len(actual)}: {list(actual)}.")
@@ -382,16 +421,33 @@ def check_conversion(
     return result
 
 
-def record_parity(result: ParityResult, path: str | os.PathLike[str] | None = None) -> Path:
-    """Append ``result`` to the parity report (default ``build/reports/parity.jsonl``)."""
+def record_parity(result: ParityResult, path: str | os.PathLike[str] | None = None, **meta: Any) -> Path:
+    """Append ``result`` to the parity report (default ``build/reports/parity.jsonl``).
+
+    meta: set or override fields of ``result.meta`` first (``framework=``, ``converter=``, ...). A result
+    without a framework raises :class:`ParityError`; the framework's name is normalized
+    (:data:`FRAMEWORK_NAMES`), so the report names each framework one way.
+    """
+    result.meta = {**result.meta, **meta}
+    result.meta["framework"] = framework_name(result.meta.get("framework"))
     target = Path(path) if path else reports_dir() / PARITY_FILE
     append_jsonl(target, result.to_record())
     return target
 
 
+def clear_parity_records(notebook: str, path: str | os.PathLike[str] | None = None) -> int:
+    """Delete ``notebook``'s records from the parity report; returns how many. The runner calls it
+    before a notebook runs, so a re-run that records nothing cannot pass on an earlier run's records."""
+    target = Path(path) if path else reports_dir() / PARITY_FILE
+    return remove_jsonl(target, lambda rec: rec.get("notebook", "") == notebook)
+
+
 def parity_records(path: str | os.PathLike[str] | None = None, latest_only: bool = True) -> list[dict[str, Any]]:
     """Read parity records; with ``latest_only`` keep the newest per (notebook, model, converter)."""
     records = read_jsonl(Path(path) if path else reports_dir() / PARITY_FILE)
+    for rec in records:  # records written before the names were normalized read the same way
+        if rec.get("framework"):
+            rec["framework"] = framework_name(rec["framework"])
     if not latest_only:
         return records
     latest: dict[tuple[str, str, str], dict[str, Any]] = {}

@@ -5,34 +5,51 @@
 #   bash scripts/setup.sh            # what `make setup` runs
 #   WORKBOOK_PYTHON=python3.11 ...   # the interpreter to build the venvs from (3.11: legacy needs it)
 #   WORKBOOK_VENVS=/some/dir ...     # where the venvs go (default: .venvs in the repository)
+#   WORKBOOK_TORCH_INDEX=auto|always|never   # add PyTorch's CPU wheel index (auto: only when pip lacks torch+cpu)
+#   bash scripts/setup.sh --lint     # only the small lint venv (.venvs/lint: ruff), for `make lint`
+#
+# The functions below are also sourced by tests/test_setup.py (the main part runs only when executed).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
 venvs="${WORKBOOK_VENVS:-$root/.venvs}"
 python="${WORKBOOK_PYTHON:-python3.11}"
 started=$(date +%s)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+warn() { printf '\033[33m[setup] warning:\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # --- system packages (Debian names in requirements/apt.txt) --------------------------------------
-system_packages() {
-  local wanted missing=()
-  wanted=$(grep -v '^\s*#' requirements/apt.txt | tr -s ' \n' ' ')
-  for pkg in $wanted; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+missing_system_packages() {  # the packages of requirements/apt.txt that dpkg does not know as installed
+  local pkg
+  for pkg in $(sed 's/#.*//' "$root/requirements/apt.txt"); do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
   done
-  [ ${#missing[@]} -eq 0 ] && return 0
+}
+
+apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1; }
+
+system_packages() {  # install what is missing as root; otherwise say the exact command and go on
+  local missing line
+  missing=$(missing_system_packages | tr '\n' ' ' | sed 's/ *$//')
+  [ -z "$missing" ] && return 0
+  line="sudo apt-get install -y --no-install-recommends $missing"
   if ! command -v apt-get >/dev/null; then
-    say "warning: cannot install system packages here (no apt-get); install: ${missing[*]}"
+    warn "no apt-get here: install the equivalents of these Debian packages yourself: $missing"
   elif [ "$(id -u)" = 0 ]; then
-    say "installing system packages: ${missing[*]}"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    say "installing system packages: $missing"
+    apt-get update -qq >/dev/null || warn "apt-get update failed; trying the installed package lists"
+    if ! apt_install $missing; then  # one unknown name (e.g. chromium on Ubuntu) must not block the rest
+      local pkg failed=""
+      for pkg in $missing; do apt_install "$pkg" || failed="$failed $pkg"; done
+      [ -n "$failed" ] && warn "apt-get could not install:$failed; the kernels install anyway. Retry: ${line#sudo }"
+    fi
   else
-    die "missing system packages: ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}"
+    warn "not root, so these Debian packages were not installed: $missing"
+    warn "the kernels install anyway; a notebook that needs one fails until you run: $line"
   fi
+  return 0
 }
 
 # --- one venv per kernel -------------------------------------------------------------------------
@@ -48,6 +65,46 @@ quietly() {  # quietly LOG CMD...: run CMD, show its output only if it fails
 pip_in() {  # pip_in VENV_DIR ARGS...: pip, without the noise of this machine's unused local index paths
   local dir=$1; shift
   "$dir/bin/python" -m pip "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
+lock_has_hashes() { grep -q -- '--hash=' "$1"; }
+
+torch_index_args() {  # torch_index_args VENV_DIR LOCK: "" or the extra index PyTorch's +cpu pins need
+  "$1/bin/python" "$root/scripts/torch_index.py" "$2"
+}
+
+# Prints the names pip freeze (stdin) lists and neither the lock (argv[1]) nor argv[2:] names.
+_UNLOCKED_PY='
+import re, sys
+norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
+pinned = lambda lines: {norm(m.group(1)) for m in (re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(==|@)", ln) for ln in lines) if m}
+keep = pinned(open(sys.argv[1]).read().splitlines()) | {norm(k) for k in sys.argv[2:]} | {"pip", "setuptools", "wheel"}
+print(" ".join(sorted(pinned(sys.stdin.read().splitlines()) - keep)))
+'
+
+sync_to_lock() {  # sync_to_lock VENV_DIR LOCK [KEEP...]: uninstall packages the lock no longer names
+  local dir=$1 lock=$2; shift 2
+  local extra
+  extra=$(pip_in "$dir" freeze --exclude-editable | "$dir/bin/python" -c "$_UNLOCKED_PY" "$lock" "$@")
+  if [ -n "$extra" ]; then
+    say "$(basename "$dir") kernel: removing packages no longer in $(basename "$lock"): $extra"
+    # shellcheck disable=SC2086
+    pip_in "$dir" uninstall -q -y $extra
+  fi
+}
+
+install_locked() {  # install_locked VENV_DIR REQUIREMENTS LOCK [EXTRA PIP ARGS...]
+  local dir=$1 req=$2 lock=$3; shift 3
+  local index
+  index=$(torch_index_args "$dir" "$lock" | tr '\n' ' ')
+  if lock_has_hashes "$lock"; then  # the lock names every package with its hashes: install exactly it
+    # shellcheck disable=SC2086
+    pip_in "$dir" install -q --require-hashes --no-deps $index "$@" -r "$lock"
+  else  # a lock without hashes (before scripts/lock.sh --hashes): resolve the pins under it
+    # shellcheck disable=SC2086
+    pip_in "$dir" install -q $index "$@" -r "$req" -c "$lock"
+  fi
+  sync_to_lock "$dir" "$lock" $(cat "$root"/requirements/*-build.txt | sed 's/#.*//; s/==.*//')
 }
 
 make_venv() {  # make_venv NAME DISPLAY_NAME REQUIREMENTS LOCK [EXTRA PIP ARGS...]
@@ -71,7 +128,7 @@ make_venv() {  # make_venv NAME DISPLAY_NAME REQUIREMENTS LOCK [EXTRA PIP ARGS..
   if [ -f "requirements/$name-build.txt" ]; then
     pip_in "$dir" install -q -r "requirements/$name-build.txt"
   fi
-  pip_in "$dir" install -q "$@" -r "$req" -c "$lock"
+  install_locked "$dir" "$req" "$lock" "$@"
   # helpers declares Python >= 3.11; the mlnet kernel (3.8) imports only the few modules it needs.
   [ "$name" = mlnet ] && helpers_flags+=(--ignore-requires-python)
   quietly "$dir/setup-helpers.log" pip_in "$dir" install -q "${helpers_flags[@]}" -e "$root"
@@ -90,40 +147,65 @@ register_kernel() {  # register_kernel NAME DISPLAY_NAME: into the main venv, wh
   say "registered Jupyter kernel onnx-workbook-$name ($display)"
 }
 
-command -v "$python" >/dev/null || die "$python not found. Install Python 3.11 (the legacy kernel cannot use 3.12+), or set WORKBOOK_PYTHON."
-"$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
-  || die "$python is $("$python" --version 2>&1); the workbook needs Python 3.11 (Chainer and MXNet stop there). Set WORKBOOK_PYTHON."
+lint_venv() {  # a small venv with only the pinned ruff: `make lint` needs nothing else
+  local dir="$venvs/lint" ruff
+  ruff=$(grep -E '^ruff==' "$root/requirements/main.txt" | head -1)
+  [ -n "$ruff" ] || die "requirements/main.txt pins no ruff (ruff==X.Y.Z)"
+  if [ -x "$dir/bin/ruff" ] && [ "$(cat "$dir/.workbook-stamp" 2>/dev/null)" = "$ruff" ]; then
+    return 0
+  fi
+  local base=$python
+  command -v "$base" >/dev/null || base=python3
+  say "lint: installing $ruff into $dir"
+  rm -rf "$dir"
+  "$base" -m venv "$dir" || die "could not create $dir: install python3-venv (${base})"
+  pip_in "$dir" install -q "$ruff"
+  echo "$ruff" > "$dir/.workbook-stamp"
+}
 
-mkdir -p "$venvs"
-# One setup at a time: a second one (another terminal, a parallel test run) waits for the first.
-exec 9>"$venvs/.setup.lock"
-flock 9
-system_packages
-# Both kernels install at once (downloads overlap); the legacy one reports when it is done.
-make_venv legacy "ONNX workbook: legacy" requirements/legacy.txt requirements/legacy.lock.txt \
-  --no-build-isolation > "$venvs/legacy-setup.log" 2>&1 &
-legacy_pid=$!
-# The mlnet kernel needs CPython 3.8 (NimbusML); without one, setup says how to get it and carries on.
-mlnet_pid=""
-if python38=$(bash scripts/find_python38.sh 2>"$venvs/mlnet-find.log"); then
-  VENV_PYTHON="$python38" VENV_PIP="pip==25.0.1" make_venv mlnet "ONNX workbook: mlnet" \
-    requirements/mlnet.txt requirements/mlnet.lock.txt > "$venvs/mlnet-setup.log" 2>&1 &
-  mlnet_pid=$!
-else
-  say "warning: $(cat "$venvs/mlnet-find.log")"
+main() {
+  cd "$root"
+  if [ "${1:-}" = "--lint" ]; then
+    mkdir -p "$venvs"
+    lint_venv
+    return 0
+  fi
+  command -v "$python" >/dev/null || die "$python not found. Install Python 3.11 (the legacy kernel cannot use 3.12+), or set WORKBOOK_PYTHON."
+  "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+    || die "$python is $("$python" --version 2>&1); the workbook needs Python 3.11 (Chainer and MXNet stop there). Set WORKBOOK_PYTHON."
+
+  mkdir -p "$venvs"
+  # One setup at a time: a second one (another terminal, a parallel test run) waits for the first.
+  exec 9>"$venvs/.setup.lock"
+  flock 9
+  system_packages
+  # The kernels install at once (downloads overlap); the legacy and mlnet ones report when they are done.
+  make_venv legacy "ONNX workbook: legacy" requirements/legacy.txt requirements/legacy.lock.txt \
+    --no-build-isolation > "$venvs/legacy-setup.log" 2>&1 &
+  local legacy_pid=$! legacy_ok=0 mlnet_pid="" mlnet_ok=0 python38
+  # The mlnet kernel needs CPython 3.8 (NimbusML); without one, setup says how to get it and carries on.
+  if python38=$(bash scripts/find_python38.sh 2>"$venvs/mlnet-find.log"); then
+    VENV_PYTHON="$python38" VENV_PIP="pip==25.0.1" make_venv mlnet "ONNX workbook: mlnet" \
+      requirements/mlnet.txt requirements/mlnet.lock.txt > "$venvs/mlnet-setup.log" 2>&1 &
+    mlnet_pid=$!
+  else
+    say "warning: $(cat "$venvs/mlnet-find.log")"
+  fi
+  make_venv main "ONNX workbook: main" requirements/main.txt requirements/main.lock.txt
+  wait "$legacy_pid" || legacy_ok=$?
+  cat "$venvs/legacy-setup.log"
+  [ "$legacy_ok" = 0 ] || die "the legacy kernel's setup failed (log above, also in $venvs/legacy-setup.log)"
+  register_kernel main "ONNX workbook · main (PyTorch, TensorFlow, scikit-learn)"
+  register_kernel legacy "ONNX workbook · legacy (Chainer, MXNet)"
+  if [ -n "$mlnet_pid" ]; then
+    wait "$mlnet_pid" || mlnet_ok=$?
+    cat "$venvs/mlnet-setup.log"
+    [ "$mlnet_ok" = 0 ] || die "the mlnet kernel's setup failed (log above, also in $venvs/mlnet-setup.log)"
+    register_kernel mlnet "ONNX workbook · mlnet (ML.NET via NimbusML, Python 3.8)"
+  fi
+  say "done in $(( $(date +%s) - started )) s"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  main "$@"
 fi
-make_venv main "ONNX workbook: main" requirements/main.txt requirements/main.lock.txt
-legacy_ok=0
-wait "$legacy_pid" || legacy_ok=$?
-cat "$venvs/legacy-setup.log"
-[ "$legacy_ok" = 0 ] || die "the legacy kernel's setup failed (log above, also in $venvs/legacy-setup.log)"
-register_kernel main "ONNX workbook · main (PyTorch, TensorFlow, scikit-learn)"
-register_kernel legacy "ONNX workbook · legacy (Chainer, MXNet)"
-if [ -n "$mlnet_pid" ]; then
-  mlnet_ok=0
-  wait "$mlnet_pid" || mlnet_ok=$?
-  cat "$venvs/mlnet-setup.log"
-  [ "$mlnet_ok" = 0 ] || die "the mlnet kernel's setup failed (log above, also in $venvs/mlnet-setup.log)"
-  register_kernel mlnet "ONNX workbook · mlnet (ML.NET via NimbusML, Python 3.8)"
-fi
-say "done in $(( $(date +%s) - started )) s"

@@ -21,7 +21,7 @@ def _pins(lines):
         line = line.split("#", 1)[0].strip()
         if "==" in line:
             name, version = line.split("==", 1)
-            pins[re.sub(r"[-_.]+", "-", name.strip().lower())] = version.strip()
+            pins[re.sub(r"[-_.]+", "-", name.strip().lower())] = version.rstrip("\\ ").strip()  # a hashed lock: "x==1 \\"
     return pins
 
 

@@ -84,22 +84,52 @@ def test_selecting_by_prefix_finds_notebooks_in_order_and_says_when_none_match()
 
 
 def test_a_notebook_lock_is_held_by_one_process_at_a_time(tmp_path):
-    import time
+    """Waits on conditions, not on a sleep: the holder releases only when told, after leaving a mark."""
+    import fcntl
+    import threading
 
     from helpers.runner import notebook_lock
 
+    mark = tmp_path / "released"
     code = (
-        "import sys, time; from helpers.runner import notebook_lock\n"
+        "import sys; from pathlib import Path; from helpers.runner import notebook_lock\n"
         f"with notebook_lock('g', {str(tmp_path)!r}):\n"
-        "    print('got', flush=True); time.sleep(1.5)\n"
+        "    print('got', flush=True); sys.stdin.readline()\n"
+        f"    Path({str(mark)!r}).touch()\n"
     )
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "got"
-    start = time.perf_counter()
-    with notebook_lock("g", tmp_path):
-        waited = time.perf_counter() - start
-    holder.wait(timeout=10)
-    assert waited > 0.5, "the second holder waited for the first to finish"
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "got"
+        with open(tmp_path / "g.lock") as probe, pytest.raises(BlockingIOError):
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held by the other process right now
+        seen = []
+
+        def second_holder():
+            with notebook_lock("g", tmp_path):
+                seen.append(mark.exists())
+
+        waiter = threading.Thread(target=second_holder)
+        waiter.start()
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        waiter.join(timeout=60)
+        assert seen == [True], "the second holder got the lock only after the first had finished its block"
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+
+
+def test_a_notebook_run_starts_with_none_of_its_old_parity_records(tmp_path, tmp_build):
+    """A re-run that records nothing must not pass on the records of an earlier run."""
+    from helpers import verify
+    from helpers.report import append_jsonl
+
+    parity = tmp_build / "reports" / verify.PARITY_FILE
+    append_jsonl(parity, {"notebook": "94_stale", "model": "old", "framework": "numpy", "verdict": "pass"})
+    append_jsonl(parity, {"notebook": "93_other", "model": "kept", "framework": "numpy", "verdict": "pass"})
+    run = execute_notebook(_notebook(tmp_path / "94_stale.ipynb", "x = 1"), tmp_path / "out", parameters={"quick": True})
+    assert run.ok, run.describe()
+    assert [r["notebook"] for r in verify.parity_records()] == ["93_other"]
 
 
 def test_when_a_needed_kernel_is_missing_then_the_notebook_and_its_readers_are_skipped_saying_why(tmp_path, tmp_build):

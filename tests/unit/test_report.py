@@ -81,3 +81,34 @@ def test_glue_refuses_an_empty_or_ambiguous_call(tmp_build):
         report.glue()
     with pytest.raises(TypeError, match="not both"):
         report.glue("a", 1, b=2)
+
+
+def test_remove_jsonl_deletes_matching_records_in_place_and_keeps_bad_lines(tmp_path):
+    path = tmp_path / "r.jsonl"
+    for a in (1, 2, 1, 3):
+        report.append_jsonl(path, {"a": a})
+    with open(path, "a") as handle:
+        handle.write("{not json\n")
+    inode = path.stat().st_ino
+    assert report.remove_jsonl(path, lambda r: r["a"] == 1) == 2
+    assert path.stat().st_ino == inode, "rewritten in place, so a writer holding the file appends to it"
+    assert path.read_text().splitlines() == ['{"a": 2}', '{"a": 3}', "{not json"]
+    assert report.remove_jsonl(tmp_path / "none.jsonl", lambda r: True) == 0
+
+
+def test_remove_jsonl_waits_for_a_writer_holding_the_lock(tmp_path):
+    import fcntl
+    import threading
+
+    path = tmp_path / "r.jsonl"
+    report.append_jsonl(path, {"a": 1})
+    done = threading.Event()
+    with open(path, "a") as writer:
+        fcntl.flock(writer, fcntl.LOCK_EX)
+        worker = threading.Thread(target=lambda: (report.remove_jsonl(path, lambda r: True), done.set()))
+        worker.start()
+        assert not done.wait(0.2), "remove_jsonl ran while another writer held the lock"
+        writer.write('{"a": 2}\n')
+        writer.flush()
+    worker.join(timeout=30)
+    assert done.is_set() and path.read_text() == ""

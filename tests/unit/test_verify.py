@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import verify
+from helpers import report, verify
 from tests.unit.models import linear_model, linear_reference
 
 X = np.random.RandomState(0).rand(16, 4).astype(np.float32)
@@ -107,3 +107,60 @@ def test_run_onnx_names_the_model_inputs_when_given_the_wrong_ones():
 def test_run_onnx_on_a_missing_file_says_to_export_first(tmp_path):
     with pytest.raises(FileNotFoundError, match="run the export step first"):
         verify.run_onnx(tmp_path / "nope.onnx", X)
+
+
+def test_a_comparison_of_nothing_fails_instead_of_passing():
+    with pytest.raises(verify.ParityError, match="Nothing to compare"):
+        verify.compare_outputs({}, {})
+    with pytest.raises(verify.ParityError, match="Nothing to compare"):
+        verify.compare_outputs([], [np.zeros(3)])
+
+
+def test_check_conversion_with_no_expected_outputs_fails(tmp_build):
+    with pytest.raises(verify.ParityError, match="expected is empty"):
+        verify.check_conversion(linear_model(), X, [], name="linear", framework="numpy", converter="onnx")
+    with pytest.raises(verify.ParityError, match="Nothing to compare"):
+        verify.check_conversion(linear_model(), X, {}, name="linear", framework="numpy", converter="onnx")
+    assert verify.parity_records() == [], "a refused check records nothing"
+
+
+@pytest.mark.parametrize(
+    ("given", "name"),
+    [("torch", "PyTorch"), ("PyTorch", "PyTorch"), ("pytorch", "PyTorch"), ("tensorflow", "TensorFlow"),
+     ("TensorFlow", "TensorFlow"), ("tf", "TensorFlow"), ("keras", "Keras"), ("Keras", "Keras"),
+     ("sklearn", "scikit-learn"), ("chainer", "chainer")],
+)
+def test_the_parity_report_names_each_framework_one_way(tmp_build, given, name):
+    result = verify.check_conversion(linear_model(), X, linear_reference(X), name="linear", framework=given,
+                                     converter="onnx")
+    assert result.meta["framework"] == name
+    assert [r["framework"] for r in verify.parity_records()] == [name]
+
+
+def test_a_parity_record_without_a_framework_is_refused(tmp_build):
+    result = verify.compare_outputs([np.zeros(3)], [np.zeros(3)], name="bare")
+    with pytest.raises(verify.ParityError, match="needs the source framework"):
+        verify.record_parity(result)
+    with pytest.raises(verify.ParityError, match="needs the source framework"):
+        verify.check_conversion(linear_model(), X, linear_reference(X), name="linear", framework=" ", converter="onnx")
+    assert verify.parity_records() == []
+    verify.record_parity(result, framework="torch", converter="onnx")
+    assert verify.parity_records()[0]["framework"] == "PyTorch"
+
+
+def test_old_records_with_other_spellings_are_reported_under_one_name(tmp_build):
+    path = tmp_build / "reports" / verify.PARITY_FILE
+    for i, spelling in enumerate(["torch", "PyTorch"]):
+        report_record = {"notebook": "10", "model": f"m{i}", "converter": "c", "framework": spelling}
+        report.append_jsonl(path, report_record)
+    assert {r["framework"] for r in verify.parity_records()} == {"PyTorch"}
+
+
+def test_clearing_a_notebooks_parity_records_keeps_the_others(tmp_build, monkeypatch):
+    for notebook in ("10_export", "11_export", "10_export"):
+        monkeypatch.setenv(verify.NOTEBOOK_ENV, notebook)
+        verify.check_conversion(linear_model(), X, linear_reference(X), name=f"m-{len(verify.parity_records(latest_only=False))}",
+                                framework="numpy", converter="onnx")
+    assert verify.clear_parity_records("10_export") == 2
+    assert [r["notebook"] for r in verify.parity_records(latest_only=False)] == ["11_export"]
+    assert verify.clear_parity_records("10_export") == 0

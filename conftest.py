@@ -1,0 +1,9 @@
+"""Root test setup, shared by tests/ and the doctests collected from helpers/ (--doctest-modules)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Build products of a test run (doctests included) go to build/test, never into build/.
+os.environ.setdefault("ONNX_WORKBOOK_BUILD", str(Path(__file__).resolve().parent / "build" / "test"))

@@ -1,0 +1,238 @@
+"""Setup off this machine: the PyTorch CPU index decision, a non-root machine, the lint venv, the lock sync.
+
+Nothing here touches the real venvs: scripts/setup.sh is sourced (its functions only) with fake
+commands on PATH, and scripts/torch_index.py runs against simulated pip configurations: no config
+file at all (PIP_CONFIG_FILE=/dev/null, as on an ordinary machine) and a fake local index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SETUP = ROOT / "scripts" / "setup.sh"
+TORCH_INDEX = ROOT / "scripts" / "torch_index.py"
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+WHEEL = "torch-2.13.0{}-cp311-cp311-manylinux_2_28_x86_64.whl"
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import torch_index  # noqa: E402
+
+
+def _ordinary_pip(tmp_path: Path, local_cpu_wheel: bool) -> dict[str, str]:
+    """The environment of a pip with no config file and one index offering only PyPI's plain torch."""
+    simple = tmp_path / "index" / "simple" / "torch"
+    simple.mkdir(parents=True)
+    name = WHEEL.format("")
+    (simple / "index.html").write_text(f'<html><body><a href="../../{name}">{name}</a></body></html>')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env |= {"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": (tmp_path / "index" / "simple").as_uri(),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    if local_cpu_wheel:  # like this machine: a wheel folder holding the CPU build
+        wheels = tmp_path / "wheels"
+        wheels.mkdir()
+        (wheels / WHEEL.format("+cpu")).touch()
+        env["PIP_FIND_LINKS"] = str(wheels)
+    return env
+
+
+def _torch_index(tmp_path: Path, env: dict[str, str]) -> list[str]:
+    lock = tmp_path / "main.lock.txt"
+    lock.write_text("numpy==2.4.6\ntorch==2.13.0+cpu\n")
+    out = subprocess.run([sys.executable, str(TORCH_INDEX), str(lock)], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_an_ordinary_pip_gets_pytorchs_cpu_index(tmp_path):
+    assert _torch_index(tmp_path, _ordinary_pip(tmp_path, local_cpu_wheel=False)) == ["--extra-index-url", CPU_INDEX]
+
+
+def test_a_pip_that_already_offers_the_cpu_build_gets_nothing_added(tmp_path):
+    assert _torch_index(tmp_path, _ordinary_pip(tmp_path, local_cpu_wheel=True)) == []
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("never", []), ("always", ["--extra-index-url", CPU_INDEX])])
+def test_the_decision_can_be_forced(tmp_path, mode, expected):
+    env = _ordinary_pip(tmp_path, local_cpu_wheel=mode == "always") | {"WORKBOOK_TORCH_INDEX": mode}
+    assert _torch_index(tmp_path, env) == expected
+
+
+def test_a_lock_without_cpu_pins_asks_no_index():
+    asked = []
+    assert torch_index.decide(torch_index.local_cpu_pins(["numpy==1.23.5"]), asked.append) == []
+    assert asked == []
+    with pytest.raises(ValueError, match="use auto, always or never"):
+        torch_index.decide({"torch": "2.13.0+cpu"}, lambda n: set(), "sometimes")
+
+
+def test_environment_yml_names_the_cpu_index():
+    assert f"--extra-index-url {CPU_INDEX}" in (ROOT / "environment.yml").read_text()
+
+
+# --- scripts/setup.sh functions, with fake commands ------------------------------------------------
+
+def _fake(bin_dir: Path, name: str, body: str) -> None:
+    bin_dir.mkdir(exist_ok=True)
+    path = bin_dir / name
+    path.write_text("#!/usr/bin/env bash\n" + body + "\n")
+    path.chmod(0o755)
+
+
+def _bash(script: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    full = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", **env}
+    return subprocess.run(["bash", "-c", f"source {SETUP}; {script}"], cwd=ROOT, env=full, capture_output=True,
+                          text=True, timeout=120)
+
+
+def _apt_packages() -> list[str]:
+    lines = (ROOT / "requirements" / "apt.txt").read_text().splitlines()
+    return [w for line in lines for w in line.split("#", 1)[0].split()]
+
+
+def test_as_root_one_unknown_package_does_not_block_the_others(tmp_path):
+    calls = tmp_path / "apt-calls"
+    _fake(tmp_path / "bin", "dpkg-query", "exit 1")
+    _fake(tmp_path / "bin", "id", "echo 0")
+    # like Ubuntu, which has no package named chromium: a batch naming it fails, the others install alone
+    _fake(tmp_path / "bin", "apt-get", f'echo "$@" >> {calls}; for a in "$@"; do [ "$a" = chromium ] && exit 100; done; exit 0')
+    out = _bash("system_packages; echo rc=$?", tmp_path)
+    assert "rc=0" in out.stdout
+    installed = [line.split()[-1] for line in calls.read_text().splitlines()[2:]]  # after update and the batch
+    assert installed == _apt_packages()
+    assert "apt-get could not install: chromium;" in out.stderr
+
+
+@pytest.mark.parametrize("who", ["non-root", "root with a failing apt-get"])
+def test_a_machine_that_cannot_install_debian_packages_gets_the_exact_line_and_continues(tmp_path, who):
+    calls = tmp_path / "apt-calls"
+    _fake(tmp_path / "bin", "dpkg-query", "exit 1")  # nothing installed
+    _fake(tmp_path / "bin", "id", 'echo 1000' if who == "non-root" else 'echo 0')
+    _fake(tmp_path / "bin", "apt-get", f'echo "$@" >> {calls}; exit {0 if who == "non-root" else 100}')
+    out = _bash("system_packages; echo rc=$?", tmp_path)
+    assert "rc=0" in out.stdout, out.stderr
+    line = "apt-get install -y --no-install-recommends " + " ".join(_apt_packages())
+    assert line in out.stderr, out.stderr
+    assert "the kernels install anyway" in out.stderr
+    if who == "non-root":
+        assert f"sudo {line}" in out.stderr and not calls.exists(), "a non-root setup must not call apt-get"
+
+
+def test_nothing_is_said_when_every_debian_package_is_there(tmp_path):
+    _fake(tmp_path / "bin", "dpkg-query", 'printf "install ok installed"')
+    out = _bash("system_packages; echo rc=$?", tmp_path)
+    assert out.stdout.strip() == "rc=0" and out.stderr == ""
+
+
+def test_apt_txt_names_what_a_bare_debian_lacks():
+    assert {"python3-venv", "g++", "gcc", "libgomp1", "chromium"} <= set(_apt_packages())
+
+
+FAKE_PYTHON = r"""
+log={log}
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
+  mkdir -p "$3/bin"; cp "$0" "$3/bin/python"; exit 0
+fi
+if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then
+  echo "pip $*" >> "$log"
+  case "$3" in
+    install) touch "$(dirname "$0")/ruff"; chmod +x "$(dirname "$0")/ruff" ;;
+    freeze) printf 'numpy==2.4.6\nold-package==1.0\nsetuptools==72.2.0\nwheel==0.45.1\nOld_Thing==2\npyspark @ file:///w/pyspark-4.3.0.tar.gz\n' ;;
+  esac
+  exit 0
+fi
+exec {real} "$@"
+"""
+
+
+def _fake_python(tmp_path: Path) -> Path:
+    log = tmp_path / "pip-calls"
+    _fake(tmp_path / "bin", "fakepython", FAKE_PYTHON.format(log=log, real=sys.executable))
+    return log
+
+
+def test_the_lint_venv_holds_only_the_pinned_ruff_and_is_made_once(tmp_path):
+    log = _fake_python(tmp_path)
+    venvs = tmp_path / "venvs"
+    env = {"WORKBOOK_VENVS": str(venvs), "WORKBOOK_PYTHON": "fakepython"}
+    for _ in range(2):
+        out = _bash('main --lint && echo ok', tmp_path, **env)
+        assert "ok" in out.stdout, out.stderr
+    ruff = next(line for line in (ROOT / "requirements" / "main.txt").read_text().splitlines() if line.startswith("ruff=="))
+    assert log.read_text().splitlines() == [f"pip -m pip install -q {ruff}"], "one install, of ruff alone"
+    assert (venvs / "lint" / "bin" / "ruff").exists()
+
+
+def test_make_lint_uses_the_lint_venv_not_the_full_setup():
+    makefile = (ROOT / "Makefile").read_text()
+    rule = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    assert "setup.sh --lint" in rule and "ruff check" in rule and "setup\n" not in rule.splitlines()[0] + "\n"
+
+
+def test_sync_removes_packages_the_lock_dropped_and_keeps_the_rest(tmp_path):
+    log = _fake_python(tmp_path)
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(tmp_path / "bin" / "fakepython")
+    lock = tmp_path / "lock.txt"
+    lock.write_text("numpy==2.4.6 \\\n    --hash=sha256:00\npyspark @ file:///w/pyspark-4.3.0.tar.gz \\\n    --hash=sha256:11\n")
+    out = _bash(f"sync_to_lock {venv} {lock} setuptools wheel", tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "pip -m pip uninstall -q -y old-package old-thing" in log.read_text().splitlines()
+
+
+def test_lock_sh_can_write_hashes():
+    text = (ROOT / "scripts" / "lock.sh").read_text()
+    assert "--hashes" in text and "lock_hashes.py" in text
+
+
+def test_the_setup_scripts_docstring_examples_hold():
+    import doctest
+
+    import lock_hashes
+
+    for module in (torch_index, lock_hashes):
+        failed, tried = doctest.testmod(module)
+        assert tried > 0 and failed == 0, module.__name__
+
+
+def test_a_hashed_lock_refuses_a_pin_without_any_hash_and_keeps_only_installable_files(tmp_path):
+    import lock_hashes
+
+    files = {"a-1-cp311-cp311-manylinux_2_17_x86_64.whl": "11", "a-1-cp311-cp311-macosx_11_0_arm64.whl": "22",
+             "a-1.tar.gz": "33", "a-2.tar.gz": "44"}
+    text = lock_hashes.hashed_lock([("a", "1")], lambda n, v: (files, ""))
+    assert text.split() == ["a==1", "\\", "--hash=sha256:11", "\\", "--hash=sha256:33"]
+    with pytest.raises(SystemExit, match="No hash found for b==1"):
+        lock_hashes.hashed_lock([("b", "1")], lambda n, v: ({}, ""))
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / WHEEL.format("+cpu")).write_bytes(b"wheel")
+    found = lock_hashes.local_files([wheels], "torch", "2.13.0+cpu")
+    assert list(found.values()) == [hashlib.sha256(b"wheel").hexdigest()]
+    assert lock_hashes.local_files([wheels], "torch", "2.13.0") == {}
+
+
+def test_a_whole_setup_run_with_a_fake_pip_builds_both_kernels_then_only_checks(tmp_path):
+    """scripts/setup.sh end to end, executed (not sourced), with a fake interpreter standing in for pip."""
+    log = _fake_python(tmp_path)
+    _fake(tmp_path / "bin", "dpkg-query", 'printf "install ok installed"')
+    venvs = tmp_path / "venvs"
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", "WORKBOOK_VENVS": str(venvs),
+           "WORKBOOK_PYTHON": "fakepython", "WORKBOOK_TORCH_INDEX": "never"}
+    first = subprocess.run(["bash", str(SETUP)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    calls = log.read_text()
+    for kernel in ("main", "legacy"):
+        assert f"-r requirements/{kernel}.txt -c requirements/{kernel}.lock.txt" in calls
+        assert (venvs / "main" / "share" / "jupyter" / "kernels" / f"onnx-workbook-{kernel}" / "kernel.json").exists()
+    assert "removing packages no longer in main.lock.txt: old-package old-thing" in first.stdout
+    again = subprocess.run(["bash", str(SETUP)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and again.stdout.count("up to date") == 2, again.stdout + again.stderr
