@@ -225,8 +225,11 @@ def test_a_whole_setup_run_with_a_fake_pip_builds_both_kernels_then_only_checks(
     log = _fake_python(tmp_path)
     _fake(tmp_path / "bin", "dpkg-query", 'printf "install ok installed"')
     venvs = tmp_path / "venvs"
-    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", "WORKBOOK_VENVS": str(venvs),
-           "WORKBOOK_PYTHON": "fakepython", "WORKBOOK_TORCH_INDEX": "never"}
+    # No Python 3.8 here (pyenv hidden): the mlnet kernel is skipped with a warning, as on a machine without one.
+    path = ":".join(p for p in os.environ["PATH"].split(":") if ".pyenv" not in p)
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{path}", "WORKBOOK_VENVS": str(venvs),
+           "WORKBOOK_PYTHON": "fakepython", "WORKBOOK_TORCH_INDEX": "never", "PYENV_ROOT": str(tmp_path / "pyenv")}
+    env.pop("WORKBOOK_PYTHON38", None)
     first = subprocess.run(["bash", str(SETUP)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
     calls = log.read_text()
@@ -234,5 +237,7 @@ def test_a_whole_setup_run_with_a_fake_pip_builds_both_kernels_then_only_checks(
         assert f"-r requirements/{kernel}.txt -c requirements/{kernel}.lock.txt" in calls
         assert (venvs / "main" / "share" / "jupyter" / "kernels" / f"onnx-workbook-{kernel}" / "kernel.json").exists()
     assert "removing packages no longer in main.lock.txt: old-package old-thing" in first.stdout
+    assert "warning: no Python 3.8 found for the mlnet kernel" in first.stdout and "pyenv install 3.8" in first.stdout
+    assert not (venvs / "mlnet").exists(), "without Python 3.8 the other kernels install and mlnet is left out"
     again = subprocess.run(["bash", str(SETUP)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stdout.count("up to date") == 2, again.stdout + again.stderr

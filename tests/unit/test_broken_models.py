@@ -30,8 +30,6 @@ ENTRY_POINTS = {
         p, X, linear_reference(X), name="corpus", framework="numpy", converter="onnx", record=False),
     "runtime.make_session": lambda p, tmp: runtime.make_session(p),
     "runtime.Session": lambda p, tmp: runtime.Session(p),
-    "runtime.add_metadata": lambda p, tmp: runtime.add_metadata(p, tmp / "with_metadata.onnx", labels=["a"]),
-    "visualize.describe_node": lambda p, tmp: visualize.describe_node(p, 0),
     "visualize.graph_text_summary": lambda p, tmp: visualize.graph_text_summary(p),
     "visualize.compare_graphs": lambda p, tmp: visualize.compare_graphs({"model": p}),
 }
