@@ -487,3 +487,49 @@ def convert_saved_model_cli(
         tail = "\n".join(log.splitlines()[-15:])
         raise RuntimeError(f"The tf2onnx command failed (exit code {proc.returncode}): {' '.join(command)}\n{tail}")
     return ExportResult(target, "python -m tf2onnx.convert --saved-model", seconds, [], log, command)
+
+
+# ---------------------------------------------------------------- a workaround for opset < 18
+
+#: Reduce operators that gained ``noop_with_empty_axes`` (and ``axes`` as an input) at opset 18.
+REDUCE_OPS = ("ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean",
+              "ReduceMin", "ReduceProd", "ReduceSumSquare")
+
+
+def drop_noop_with_empty_axes(model: Any) -> int:
+    """Remove the opset-18 attribute ``noop_with_empty_axes=0`` from Reduce nodes of a model below opset 18; returns how many.
+
+    ``onnx.version_converter.convert_version(model, 17)`` (which ``torch.onnx.export(..., dynamo=True,
+    opset_version=17)`` also uses) moves ``axes`` back to an attribute but leaves ``noop_with_empty_axes``
+    on the node, so the checker and ONNX Runtime refuse the model ("Unrecognized attribute:
+    noop_with_empty_axes for operator ReduceMax"). With the value 0 (the default) the attribute changes
+    nothing an opset-13 Reduce node does not already do, so removing it is exact; the value 1 has no
+    equivalent below opset 18 and raises ``ValueError``. Edits ``model`` (a ``ModelProto``) in place.
+    Introduced in notebooks/10_export_pytorch.ipynb.
+
+    >>> drop_noop_with_empty_axes(onnx.version_converter.convert_version(model18, 17))   # doctest: +SKIP
+    1
+    """
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    if opset is None or opset >= 18:
+        raise ValueError(f"The model declares ai.onnx opset {opset}; noop_with_empty_axes is valid from opset 18, "
+                         "so there is nothing to drop.")
+    graphs = [model.graph, *(f for f in model.functions)]
+    dropped = 0
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            for attr in node.attribute:  # If and Loop bodies are graphs too
+                graphs.extend([attr.g] if attr.HasField("g") else attr.graphs)
+            if node.op_type not in REDUCE_OPS or node.domain not in ("", "ai.onnx"):
+                continue
+            for i, attr in enumerate(node.attribute):
+                if attr.name != "noop_with_empty_axes":
+                    continue
+                if attr.i != 0:
+                    raise ValueError(f"Node {node.name!r} ({node.op_type}) has noop_with_empty_axes=1, which opset "
+                                     f"{opset} cannot express; keep the model at opset 18 or later.")
+                del node.attribute[i]
+                dropped += 1
+                break
+    return dropped
