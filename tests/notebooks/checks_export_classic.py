@@ -45,7 +45,8 @@ def _sklearn(results, records):
     assert outputs["zipmap=False"] == ["label", "probabilities"]
     assert outputs["output_class_labels"] == ["label", "probabilities", "class_labels"]
     assert len(results["inputs"]) == 7  # one named input per column
-    assert results["metadata"]["class_labels"] == "0=stays,1=churns"
+    assert results["metadata"]["labels"] == '["stays", "churns"]'  # the key runtime, serve and deploy read
+    assert 13 <= results["opset"] <= 21
     err = results["regressor_max_abs_err"]
     assert err["float64"] < 1e-9 < err["float32"] < 1e-2
 
