@@ -47,7 +47,10 @@ UNTRIED: dict[tuple[str, str], str] = {
 
 #: notebook -> (out-of-range parameters, the parameter the error must name).
 REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
+    "01_onnx_basics": ({"opset": 6}, "opset"),  # ONNX Runtime guarantees opset 7 and later
     "10_export_pytorch": ({"opset": 17}, "opset"),  # dynamo=True writes an invalid opset-17 file
+    "11_export_tensorflow": ({"opset": 19}, "opset"),  # tf2onnx 1.17 stops at 18
+    "12_export_sklearn": ({"target_opset": 22}, "target_opset"),  # skl2onnx 1.20 targets up to 21
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
 }
