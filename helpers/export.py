@@ -73,30 +73,6 @@ class ExportResult:
         proto = onnx.load(str(self.path), load_external_data=False)
         return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
 
-    def table(self) -> Table:
-        """The export at a glance: exporter, opset, inputs and outputs, files, time, warnings."""
-        from helpers.inspect import summarize_model
-
-        summary = summarize_model(self.path)
-        rows = [
-            ("exporter", self.exporter),
-            ("opset", self.opset),
-            ("producer", summary.producer),
-            ("inputs", "; ".join(map(str, summary.inputs))),
-            ("outputs", "; ".join(map(str, summary.outputs))),
-            ("files", " + ".join(f"{p.name} ({p.stat().st_size / 1024:.1f} KiB)" for p in self.files)),
-            ("export time", f"{self.seconds:.1f} s"),
-            ("warnings", len(self.warnings)),
-        ]
-        notes = [f"warning: {w}" for w in self.warnings]
-        return Table([{"property": k, "value": v} for k, v in rows], title=f"Exported {self.path.name}", notes=notes)
-
-    def _repr_markdown_(self) -> str:
-        return self.table().to_markdown()
-
-    def __str__(self) -> str:
-        return self.table().to_text()
-
 
 @contextlib.contextmanager
 def _captured(quiet: bool, loggers: Sequence[str]) -> Iterator[tuple[list[str], io.StringIO]]:
