@@ -1,15 +1,17 @@
-"""Export PyTorch and TensorFlow/Keras models to ONNX in one call, with metadata, and look at the files.
+"""What a reader would not write for each export: the files to ship, a quiet repeatable export, a workaround.
 
-Each exporter wrapper returns an :class:`ExportResult` (the path, the files to ship, the warnings, the
-time it took) and can stamp a description and metadata props into the model. The Keras wrapper carries
-the workaround for tf2onnx 1.17 with Keras 3 ``Sequential`` models (``KeyError: 'keras_tensor_N'``,
-upstream https://github.com/onnx/tensorflow-onnx/issues/2448). Introduced in
-notebooks/10_export_pytorch.ipynb and notebooks/11_export_tensorflow.ipynb.
+Notebooks 10 and 11 call ``torch.onnx.export`` and ``tf2onnx.convert`` themselves, on screen; this module
+keeps the plumbing around them: :func:`model_files` (the ``.onnx`` file and the external-data files it
+refers to), :func:`artifact_sizes`, :func:`set_metadata` (``onnx.helper.set_model_props`` merged with the
+props already there, values stored as JSON), :func:`export_error_summary` (an exception chain in one
+line), :func:`export_torch` (the same ``torch.onnx.export`` call with the exporter's messages kept out of
+the notebook, for the repeated exports after the first one is shown), and
+:func:`drop_noop_with_empty_axes`, a workaround for the ONNX version converter's 18-to-17 Reduce adapter.
+Introduced in notebooks/10_export_pytorch.ipynb.
 
->>> from helpers.export import export_torch, artifact_sizes   # doctest: +SKIP
->>> result = export_torch(model, torch.zeros(2, 1, 8, 8), "cnn.onnx", input_names=["image"],
-...                       output_names=["logits"], metadata={"class_labels": ["0", "1"]})   # doctest: +SKIP
->>> result.files   # cnn.onnx and cnn.onnx.data: ship both   # doctest: +SKIP
+>>> from helpers.export import model_files, set_metadata   # doctest: +SKIP
+>>> set_metadata("cnn.onnx", props={"labels": ["0", "1"]})    # doctest: +SKIP
+>>> model_files("cnn.onnx")   # cnn.onnx and cnn.onnx.data: ship both   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ import io
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -36,18 +36,11 @@ __all__ = [
     "export_error_summary",
     "set_metadata",
     "read_metadata",
-    "class_labels",
     "model_files",
     "artifact_sizes",
-    "keras_output_names",
-    "export_keras",
-    "export_tf_function",
-    "convert_saved_model_cli",
-    "TF2ONNX_KERAS3_ISSUE",
+    "drop_noop_with_empty_axes",
+    "REDUCE_OPS",
 ]
-
-#: The upstream tf2onnx issue: Keras 3 Sequential models fail in ``from_keras`` with ``KeyError: 'keras_tensor_N'``.
-TF2ONNX_KERAS3_ISSUE = "https://github.com/onnx/tensorflow-onnx/issues/2448"
 
 PathLike = str | os.PathLike[str]
 
@@ -61,7 +54,6 @@ class ExportResult:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     log: str = ""  # what the exporter printed (captured when quiet)
-    command: list[str] | None = None  # the command line, for command-line conversions
 
     @property
     def files(self) -> list[Path]:
@@ -80,30 +72,6 @@ class ExportResult:
 
         proto = onnx.load(str(self.path), load_external_data=False)
         return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
-
-    def table(self) -> Table:
-        """The export at a glance: exporter, opset, inputs and outputs, files, time, warnings."""
-        from helpers.inspect import summarize_model
-
-        summary = summarize_model(self.path)
-        rows = [
-            ("exporter", self.exporter),
-            ("opset", self.opset),
-            ("producer", summary.producer),
-            ("inputs", "; ".join(map(str, summary.inputs))),
-            ("outputs", "; ".join(map(str, summary.outputs))),
-            ("files", " + ".join(f"{p.name} ({p.stat().st_size / 1024:.1f} KiB)" for p in self.files)),
-            ("export time", f"{self.seconds:.1f} s"),
-            ("warnings", len(self.warnings)),
-        ]
-        notes = [f"warning: {w}" for w in self.warnings]
-        return Table([{"property": k, "value": v} for k, v in rows], title=f"Exported {self.path.name}", notes=notes)
-
-    def _repr_markdown_(self) -> str:
-        return self.table().to_markdown()
-
-    def __str__(self) -> str:
-        return self.table().to_text()
 
 
 @contextlib.contextmanager
@@ -244,7 +212,7 @@ def set_metadata(
 
     Weights in an external-data file are left untouched: only the graph file is rewritten.
 
-    >>> set_metadata("cnn.onnx", description="digits CNN", props={"class_labels": list("0123456789")})  # doctest: +SKIP
+    >>> set_metadata("cnn.onnx", description="digits CNN", props={"labels": list("0123456789")})  # doctest: +SKIP
     """
     import onnx
 
@@ -279,19 +247,6 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
         "model_version": proto.model_version,
         "props": {p.key: p.value for p in proto.metadata_props},
     }
-
-
-def class_labels(path: PathLike, key: str = "class_labels") -> list[str]:
-    """The class labels stored by :func:`set_metadata` (a JSON list, or comma-separated text)."""
-    props = read_metadata(path)["props"]
-    if key not in props:
-        raise KeyError(f"{path} has no {key!r} metadata prop (it has {sorted(props)}); stamp one with set_metadata.")
-    raw = props[key]
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        return raw.split(",")
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def model_files(path: PathLike) -> list[Path]:
@@ -343,147 +298,47 @@ def artifact_sizes(artifacts: Mapping[str, PathLike]) -> Table:
     return Table(rows, title="Artifacts and their sizes")
 
 
-# ---------------------------------------------------------------- TensorFlow and Keras
+# ---------------------------------------------------------------- a workaround for opset < 18
+
+#: Reduce operators that gained ``noop_with_empty_axes`` (and ``axes`` as an input) at opset 18.
+REDUCE_OPS = ("ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean",
+              "ReduceMin", "ReduceProd", "ReduceSumSquare")
 
 
-def keras_output_names(model: Any, names: Sequence[str] | None = None) -> list[str]:
-    """Give a Keras 3 model the ``output_names`` that tf2onnx 1.17 expects; returns the names.
+def drop_noop_with_empty_axes(model: Any) -> int:
+    """Remove the opset-18 attribute ``noop_with_empty_axes=0`` from Reduce nodes of a model below opset 18; returns how many.
 
-    Keras 3 ``Sequential`` models have no ``output_names`` attribute, so tf2onnx falls back to the
-    output tensors' names (``keras_tensor_7``) and fails with ``KeyError: 'keras_tensor_7'``
-    (upstream :data:`TF2ONNX_KERAS3_ISSUE`). Setting ``output_names`` to the output layers' names
-    fixes the conversion; the model computes the same as before. Functional models already have the
-    attribute and are left alone unless ``names`` is given.
+    ``onnx.version_converter.convert_version(model, 17)`` (which ``torch.onnx.export(..., dynamo=True,
+    opset_version=17)`` also uses) moves ``axes`` back to an attribute but leaves ``noop_with_empty_axes``
+    on the node, so the checker and ONNX Runtime refuse the model ("Unrecognized attribute:
+    noop_with_empty_axes for operator ReduceMax"). With the value 0 (the default) the attribute changes
+    nothing an opset-13 Reduce node does not already do, so removing it is exact; the value 1 has no
+    equivalent below opset 18 and raises ``ValueError``. Edits ``model`` (a ``ModelProto``) in place.
+    Introduced in notebooks/10_export_pytorch.ipynb.
+
+    >>> drop_noop_with_empty_axes(onnx.version_converter.convert_version(model18, 17))   # doctest: +SKIP
+    1
     """
-    if names is not None:
-        names = [str(n) for n in names]
-        if len(names) != len(model.outputs):
-            raise ValueError(f"The model has {len(model.outputs)} outputs but {len(names)} names were given.")
-        model.output_names = names
-        return names
-    if hasattr(model, "output_names"):
-        existing = model.output_names
-        return list(existing) if existing else [t._keras_history[0].name for t in model.outputs]
-    names = []
-    for i, tensor in enumerate(model.outputs):
-        history = getattr(tensor, "_keras_history", None)
-        names.append(getattr(history[0], "name", f"output_{i}") if history else f"output_{i}")
-    model.output_names = names
-    return names
-
-
-def _signature(model: Any, input_signature: Any, input_names: Sequence[str] | None) -> Any:
-    import tensorflow as tf
-
-    if input_signature is not None:
-        return input_signature
-    names = list(input_names) if input_names else [t.name for t in model.inputs]
-    return tuple(
-        tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=name) for t, name in zip(model.inputs, names)
-    )
-
-
-def export_keras(
-    model: Any,
-    path: PathLike,
-    *,
-    opset: int | None = 17,
-    input_signature: Any = None,
-    input_names: Sequence[str] | None = None,
-    output_names: Sequence[str] | None = None,
-    fix_output_names: bool = True,
-    description: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    quiet: bool = True,
-) -> ExportResult:
-    """Convert a Keras 3 model with ``tf2onnx.convert.from_keras``; returns an :class:`ExportResult`.
-
-    input_signature: ``tf.TensorSpec`` s for the inputs (default: the model's inputs with a dynamic batch,
-        named ``input_names`` or the Keras input names).
-    output_names: names for the outputs (default: the output layers' names).
-    fix_output_names: apply the Keras 3 Sequential workaround (:func:`keras_output_names`); set False
-        to see tf2onnx's own behaviour.
-    """
-    import tf2onnx
-
-    if fix_output_names or output_names is not None:
-        keras_output_names(model, output_names)
-    signature = _signature(model, input_signature, input_names)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    with _captured(quiet, ["tf2onnx", "tensorflow"]) as (msgs, buf):
-        tf2onnx.convert.from_keras(model, input_signature=signature, opset=opset, output_path=str(target))
-    result = ExportResult(target, "tf2onnx.convert.from_keras", time.perf_counter() - start, msgs, buf.getvalue())
-    if description or metadata:
-        set_metadata(target, description=description, props=metadata)
-    return result
-
-
-def export_tf_function(
-    function: Any,
-    input_signature: Any,
-    path: PathLike,
-    *,
-    opset: int | None = 17,
-    description: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    quiet: bool = True,
-) -> ExportResult:
-    """Convert a ``tf.function`` with ``tf2onnx.convert.from_function``; returns an :class:`ExportResult`.
-
-    input_signature: a tuple of ``tf.TensorSpec`` whose names become the ONNX input names. Return a
-        dict from the function to name the ONNX outputs.
-    """
-    import tf2onnx
-
-    if not input_signature:
-        raise ValueError("from_function needs input_signature: a tuple of tf.TensorSpec(shape, dtype, name=...).")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    with _captured(quiet, ["tf2onnx", "tensorflow"]) as (msgs, buf):
-        tf2onnx.convert.from_function(function, input_signature=tuple(input_signature), opset=opset,
-                                      output_path=str(target))
-    result = ExportResult(target, "tf2onnx.convert.from_function", time.perf_counter() - start, msgs, buf.getvalue())
-    if description or metadata:
-        set_metadata(target, description=description, props=metadata)
-    return result
-
-
-def convert_saved_model_cli(
-    saved_model: PathLike,
-    path: PathLike,
-    *,
-    opset: int | None = 17,
-    extra_args: Sequence[str] = (),
-    python: str | None = None,
-    timeout: float = 600,
-) -> ExportResult:
-    """Run ``python -m tf2onnx.convert --saved-model DIR --output FILE`` in a subprocess; returns an :class:`ExportResult`.
-
-    python: the interpreter (default: this one, ``sys.executable``, so the kernel's own packages are used).
-    A failed conversion raises ``RuntimeError`` with the command and the end of its log.
-    """
-    folder = Path(saved_model)
-    if not (folder / "saved_model.pb").is_file():
-        raise FileNotFoundError(f"{folder} is not a SavedModel folder (no saved_model.pb); export it first, "
-                                "e.g. with model.export(folder, format='tf_saved_model').")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    command = [python or sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(folder), "--output", str(target)]
-    if opset is not None:
-        command += ["--opset", str(opset)]
-    command += list(extra_args)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, check=False)
-    except subprocess.TimeoutExpired as err:
-        raise RuntimeError(f"{' '.join(command)} took longer than {timeout:g} s; raise timeout=.") from err
-    seconds = time.perf_counter() - start
-    log = (proc.stdout + proc.stderr).strip()
-    if proc.returncode != 0 or not target.is_file():
-        tail = "\n".join(log.splitlines()[-15:])
-        raise RuntimeError(f"The tf2onnx command failed (exit code {proc.returncode}): {' '.join(command)}\n{tail}")
-    return ExportResult(target, "python -m tf2onnx.convert --saved-model", seconds, [], log, command)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    if opset is None or opset >= 18:
+        raise ValueError(f"The model declares ai.onnx opset {opset}; noop_with_empty_axes is valid from opset 18, "
+                         "so there is nothing to drop.")
+    graphs = [model.graph, *(f for f in model.functions)]
+    dropped = 0
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            for attr in node.attribute:  # If and Loop bodies are graphs too
+                graphs.extend([attr.g] if attr.HasField("g") else attr.graphs)
+            if node.op_type not in REDUCE_OPS or node.domain not in ("", "ai.onnx"):
+                continue
+            for i, attr in enumerate(node.attribute):
+                if attr.name != "noop_with_empty_axes":
+                    continue
+                if attr.i != 0:
+                    raise ValueError(f"Node {node.name!r} ({node.op_type}) has noop_with_empty_axes=1, which opset "
+                                     f"{opset} cannot express; keep the model at opset 18 or later.")
+                del node.attribute[i]
+                dropped += 1
+                break
+    return dropped

@@ -129,13 +129,16 @@ def digits_cnn_onnx(
     epochs: int = 8,
     rebuild: bool = False,
 ) -> Path:
-    """The trained digits CNN as an ONNX file (opset 17, dynamic batch), built on first use.
+    """The trained digits CNN as one ONNX file (``torch.onnx.export(dynamo=True)``, opset 18, dynamic batch), built on first use.
 
     path: where to keep it (default ``build/models/shared/digits_cnn.onnx``).
     epochs: training epochs when it has to be built (about a second each on 2 cores).
     rebuild: train and export again even if the file exists.
 
-    The export is verified against PyTorch on the digits test set before the file is kept.
+    The weights stay inside the file (``external_data=False``), so the deployment and browser notebooks
+    can copy or fetch one file. The class labels ``"0"`` to ``"9"`` are stored under the metadata key
+    ``labels`` (a JSON list). The export is verified against PyTorch on the digits test set before the
+    file is kept.
     """
     target = Path(path) if path else models_dir("shared") / "digits_cnn.onnx"
     if target.exists() and not rebuild:
@@ -143,6 +146,7 @@ def digits_cnn_onnx(
     import torch
 
     from helpers import data
+    from helpers.export import export_torch, set_metadata
     from helpers.verify import compare_outputs, run_onnx
 
     ds = data.load_digits(kind="images")
@@ -150,10 +154,9 @@ def digits_cnn_onnx(
     train_torch_classifier(model, ds.X_train, ds.y_train, epochs=epochs, progress=False)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp.onnx")  # parallel builders never collide
-    torch.onnx.export(
-        model, (torch.zeros(1, 1, 8, 8),), str(tmp), input_names=[DIGITS_INPUT], output_names=[DIGITS_OUTPUT],
-        dynamic_axes={DIGITS_INPUT: {0: "batch"}, DIGITS_OUTPUT: {0: "batch"}}, opset_version=17, dynamo=False,
-    )
+    export_torch(model, torch.zeros(2, 1, 8, 8), tmp, dynamo=True, input_names=[DIGITS_INPUT],
+                 output_names=[DIGITS_OUTPUT], opset=18, external_data=False)
+    set_metadata(tmp, props={"labels": [str(d) for d in range(10)]})
     result = compare_outputs([torch_predict(model, ds.X_test)], [run_onnx(tmp, ds.X_test)[DIGITS_OUTPUT]],
                              classification=True, name="digits_cnn")
     if not result.passed:

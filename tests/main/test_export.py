@@ -1,4 +1,4 @@
-"""helpers.export: exporter wrappers, metadata, the files to ship, the Keras 3 Sequential workaround.
+"""helpers.export: the files to ship, metadata, the quiet torch export, the opset-17 Reduce workaround.
 
 Main kernel only (needs torch and TensorFlow). Every model is tiny and built here.
 """
@@ -59,10 +59,9 @@ def test_set_metadata_merges_props_keeps_external_weights_and_runtimes_read_it(t
     path, W = _onnx_file(tmp_path / "ext.onnx", external=True)
     data_before = (tmp_path / "ext.onnx.data").read_bytes()
     export.set_metadata(path, props={"first": "1"})
-    meta = export.set_metadata(path, description="tiny model", props={"class_labels": ["a", "b"], "n": 2})
+    meta = export.set_metadata(path, description="tiny model", props={"labels": ["a", "b"], "n": 2})
     assert meta["description"] == "tiny model" and meta["producer"] == "test"
-    assert meta["props"] == {"first": "1", "class_labels": '["a", "b"]', "n": "2"}  # merged, non-strings as JSON
-    assert export.class_labels(path) == ["a", "b"]
+    assert meta["props"] == {"first": "1", "labels": '["a", "b"]', "n": "2"}  # merged, non-strings as JSON
     assert (tmp_path / "ext.onnx.data").read_bytes() == data_before  # weights untouched
     session = ort.InferenceSession(str(path))
     assert session.get_modelmeta().custom_metadata_map["first"] == "1"
@@ -72,14 +71,12 @@ def test_set_metadata_merges_props_keeps_external_weights_and_runtimes_read_it(t
 
 def test_metadata_errors_say_what_to_do(tmp_path):
     path, _ = _onnx_file(tmp_path / "m.onnx")
-    with pytest.raises(KeyError, match="has no 'class_labels' metadata prop.*set_metadata"):
-        export.class_labels(path)
     with pytest.raises(ValueError, match="non-empty strings"):
         export.set_metadata(path, props={"": "x"})
     with pytest.raises(FileNotFoundError, match="export the model first"):
         export.set_metadata(tmp_path / "missing.onnx", description="x")
-    export.set_metadata(path, props={"class_labels": "cat,dog"})  # comma-separated text also reads back
-    assert export.class_labels(path) == ["cat", "dog"]
+    export.set_metadata(path, props={"labels": "cat,dog"})  # strings are stored as they are
+    assert export.read_metadata(path)["props"] == {"labels": "cat,dog"}
 
 
 def test_artifact_sizes_counts_external_data_and_folders(tmp_path):
@@ -132,7 +129,7 @@ def test_export_torch_names_a_dynamic_batch_and_matches_torch_at_batch_1_and_n(t
 
     path = tmp_path / "tiny.onnx"
     result = export.export_torch(tiny_torch, torch.zeros(2, 4), path, dynamo=dynamo, input_names=["features"],
-                                 output_names=["scores"], opset=18, metadata={"class_labels": ["no", "yes"]},
+                                 output_names=["scores"], opset=18, metadata={"labels": ["no", "yes"]},
                                  description="tiny")
     assert result.path == path and result.opset == 18
     assert [p.name for p in result.files] == (["tiny.onnx", "tiny.onnx.data"] if dynamo else ["tiny.onnx"])
@@ -141,10 +138,10 @@ def test_export_torch_names_a_dynamic_batch_and_matches_torch_at_batch_1_and_n(t
         x = np.random.RandomState(n).rand(n, 4).astype(np.float32)
         np.testing.assert_allclose(run_onnx(path, {"features": x})["scores"], _torch_out(tiny_torch, x),
                                    rtol=1e-5, atol=1e-6)
-    assert export.class_labels(path) == ["no", "yes"] and export.read_metadata(path)["description"] == "tiny"
+    meta = export.read_metadata(path)
+    assert meta["props"]["labels"] == '["no", "yes"]' and meta["description"] == "tiny"
     if not dynamo:
         assert any("DeprecationWarning" in w for w in result.warnings)  # the legacy exporter says so
-    assert "exporter" in result.table().to_markdown()
 
 
 def test_export_torch_without_dynamic_batch_fixes_the_batch_size(tiny_torch, tmp_path):
@@ -203,49 +200,62 @@ def test_tf2onnx_still_fails_on_keras3_sequential_without_the_workaround():
         tf2onnx.convert.from_keras(model, opset=17)
 
 
-def test_keras_output_names_sets_the_output_layer_names_without_changing_results():
-    model = _keras_sequential()
-    x = np.random.RandomState(0).rand(4, 3).astype(np.float32)
-    before = model(x).numpy()
-    assert export.keras_output_names(model) == ["scores"] and model.output_names == ["scores"]
-    np.testing.assert_array_equal(model(x).numpy(), before)
-    assert export.keras_output_names(model, ["logits"]) == ["logits"]
-    with pytest.raises(ValueError, match="1 outputs but 2 names"):
-        export.keras_output_names(model, ["a", "b"])
+def test_setting_output_names_is_the_keras3_sequential_workaround(tmp_path):
+    """The one line notebook 11 shows: the model's output layer names, then from_keras converts."""
+    import tensorflow as tf
+    import tf2onnx
 
-
-def test_export_keras_converts_a_sequential_model_with_a_dynamic_batch(tmp_path):
     model = _keras_sequential()
-    result = export.export_keras(model, tmp_path / "seq.onnx", metadata={"class_labels": ["a", "b"]})
-    assert result.files == [tmp_path / "seq.onnx"] and result.opset == 17
+    model.output_names = [model.layers[-1].name]
+    signature = (tf.TensorSpec((None, 3), tf.float32, name="features"),)
+    tf2onnx.convert.from_keras(model, input_signature=signature, opset=17, output_path=str(tmp_path / "seq.onnx"))
     for n in (1, 6):
         x = np.random.RandomState(n).rand(n, 3).astype(np.float32)
-        got = run_onnx(result.path, {"features": x})
+        got = run_onnx(tmp_path / "seq.onnx", {"features": x})
         np.testing.assert_allclose(got["scores"], model(x).numpy(), rtol=1e-5, atol=1e-6)
-    assert export.class_labels(result.path) == ["a", "b"]
 
 
-def test_export_tf_function_names_outputs_from_the_returned_dict(tmp_path):
-    import tensorflow as tf
-
-    model = _keras_sequential()
-    signature = (tf.TensorSpec((None, 3), tf.float32, name="raw"),)
-
-    @tf.function(input_signature=signature)
-    def serve(raw):
-        scores = model(raw * 2.0, training=False)
-        return {"scores": scores, "label": tf.argmax(scores, axis=1)}
-
-    result = export.export_tf_function(serve, signature, tmp_path / "fn.onnx")
-    x = np.random.RandomState(0).rand(5, 3).astype(np.float32)
-    got = run_onnx(result.path, {"raw": x})
-    expected = {k: v.numpy() for k, v in serve(x).items()}
-    np.testing.assert_allclose(got["scores"], expected["scores"], rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(got["label"], expected["label"])
-    with pytest.raises(ValueError, match="needs input_signature"):
-        export.export_tf_function(serve, None, tmp_path / "x.onnx")
+# ---------------------------------------------------------------- the opset-17 Reduce workaround
 
 
-def test_convert_saved_model_cli_refuses_a_folder_that_is_not_a_saved_model(tmp_path):
-    with pytest.raises(FileNotFoundError, match="not a SavedModel folder.*model.export"):
-        export.convert_saved_model_cli(tmp_path, tmp_path / "x.onnx")
+def _reduce_max_model(opset, noop=0, with_attribute=True):
+    import onnx
+    from onnx import TensorProto, helper
+
+    attrs = {"keepdims": 0, **({"noop_with_empty_axes": noop} if with_attribute else {})}
+    graph = helper.make_graph([helper.make_node("ReduceMax", ["x"], ["y"], name="max", **attrs)], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    return onnx, model
+
+
+def test_version_converter_still_leaves_noop_with_empty_axes_at_opset_17():
+    """When this starts failing, onnx fixed its 18->17 Reduce adapter and the workaround can go."""
+    onnx, model = _reduce_max_model(18)
+    converted = onnx.version_converter.convert_version(model, 17)
+    with pytest.raises(onnx.checker.ValidationError, match="noop_with_empty_axes"):
+        onnx.checker.check_model(converted, full_check=True)
+
+
+def test_drop_noop_with_empty_axes_repairs_the_converted_model_exactly():
+    import onnxruntime as ort
+
+    onnx, model = _reduce_max_model(18)
+    converted = onnx.version_converter.convert_version(model, 17)
+    assert export.drop_noop_with_empty_axes(converted) == 1
+    onnx.checker.check_model(converted, full_check=True)
+    x = np.random.RandomState(0).rand(2, 3).astype(np.float32)
+    (y,) = ort.InferenceSession(converted.SerializeToString()).run(None, {"x": x})
+    assert y == x.max()  # no axes, noop 0: reduce over all axes, as opset 17 does
+    assert export.drop_noop_with_empty_axes(converted) == 0  # nothing left to drop
+
+
+def test_drop_noop_with_empty_axes_refuses_what_opset_17_cannot_express():
+    _, noop = _reduce_max_model(17, noop=1)
+    with pytest.raises(ValueError, match="noop_with_empty_axes=1.*opset 18 or later"):
+        export.drop_noop_with_empty_axes(noop)
+    _, modern = _reduce_max_model(18)
+    with pytest.raises(ValueError, match="valid from opset 18"):
+        export.drop_noop_with_empty_axes(modern)

@@ -19,6 +19,22 @@ def test_digits_cnn_onnx_is_built_once_verified_and_reused(tmp_build):
     assert (logits.argmax(1) == ds.y_test[:64]).mean() > 0.8
 
 
+def test_digits_cnn_onnx_is_one_dynamo_file_with_its_names_and_labels(tmp_build):
+    import onnx
+
+    from helpers import export
+
+    path = models.digits_cnn_onnx(epochs=1)
+    assert export.model_files(path) == [path]  # weights inside: deploy and browser consumers copy one file
+    proto = onnx.load(path)
+    assert [i.name for i in proto.graph.input] == [models.DIGITS_INPUT]
+    assert [o.name for o in proto.graph.output] == [models.DIGITS_OUTPUT]
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # a symbolic batch
+    assert next(o.version for o in proto.opset_import if o.domain == "") == 18
+    assert proto.producer_name == "pytorch" and proto.graph.node[0].name.startswith("node_")  # the dynamo exporter
+    assert export.read_metadata(path)["props"]["labels"] == '["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]'
+
+
 def test_training_rejects_mismatched_arrays():
     import pytest
 

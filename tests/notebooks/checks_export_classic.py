@@ -45,7 +45,9 @@ def _sklearn(results, records):
     assert outputs["zipmap=False"] == ["label", "probabilities"]
     assert outputs["output_class_labels"] == ["label", "probabilities", "class_labels"]
     assert len(results["inputs"]) == 7  # one named input per column
-    assert results["metadata"]["class_labels"] == "0=stays,1=churns"
+    assert results["metadata"]["labels"] == '["stays", "churns"]'  # the key runtime, serve and deploy read
+    # skl2onnx declares the lowest opset that covers its operators: target_opset is a ceiling
+    assert 13 <= results["target_opset"] <= 21 and results["opset"] <= results["target_opset"]
     err = results["regressor_max_abs_err"]
     assert err["float64"] < 1e-9 < err["float32"] < 1e-2
 

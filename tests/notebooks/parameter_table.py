@@ -15,7 +15,7 @@ TRIES: dict[str, dict[str, Any]] = {
     "00_start_here": {},
     "01_onnx_basics": {"opset": 19},
 
-    "10_export_pytorch": {"epochs": 3, "opset": 17},
+    "10_export_pytorch": {"epochs": 3, "opset": 21},
     "11_export_tensorflow": {"epochs": 2, "opset": 15},
     "12_export_sklearn": {"target_opset": 15},
 
@@ -57,6 +57,10 @@ REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "30_inference_onnxruntime": ({"top": 11}, "top"),
     "31_performance_tuning": ({"threads": 0}, "threads"),
     "18_export_mlnet": ({"n_trees": 0}, "n_trees"),
+    "01_onnx_basics": ({"opset": 6}, "opset"),  # ONNX Runtime guarantees opset 7 and later
+    "10_export_pytorch": ({"opset": 17}, "opset"),  # dynamo=True writes an invalid opset-17 file
+    "11_export_tensorflow": ({"opset": 19}, "opset"),  # tf2onnx 1.17 stops at 18
+    "12_export_sklearn": ({"target_opset": 22}, "target_opset"),  # skl2onnx 1.20 targets up to 21
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
 }
