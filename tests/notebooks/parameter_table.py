@@ -19,8 +19,8 @@ TRIES: dict[str, dict[str, Any]] = {
     "11_export_tensorflow": {"epochs": 2, "opset": 15},
     "12_export_sklearn": {"target_opset": 15},
 
-    "13_export_boosting": {"target_opset": 13, "n_estimators": 30, "min_label_agreement": 0.95, "n_splits": 3},
-    "14_export_coreml_libsvm": {"target_opset": 13},
+    "13_export_boosting": {"target_opset": 9, "n_estimators": 30, "min_label_agreement": 0.95, "n_splits": 3},
+    "14_export_coreml_libsvm": {"target_opset": 9},
     "15_export_chainer": {"epochs": 3, "opset": 10, "old_opset": 8},
     "16_export_mxnet": {"epochs": 3, "opset": 12},
     "17_legacy_models_modern_runtime": {"target_opset": 19},
@@ -48,6 +48,8 @@ UNTRIED: dict[tuple[str, str], str] = {
 #: notebook -> (out-of-range parameters, the parameter the error must name).
 REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "10_export_pytorch": ({"opset": 6}, "opset"),
+    "13_export_boosting": ({"target_opset": 16}, "target_opset"),
+    "14_export_coreml_libsvm": ({"target_opset": 17}, "target_opset"),
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
 }
