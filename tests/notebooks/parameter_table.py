@@ -50,6 +50,9 @@ REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "10_export_pytorch": ({"opset": 6}, "opset"),
     "13_export_boosting": ({"target_opset": 16}, "target_opset"),
     "14_export_coreml_libsvm": ({"target_opset": 17}, "target_opset"),
+    "15_export_chainer": ({"opset": 12}, "opset"),
+    "16_export_mxnet": ({"opset": 14}, "opset"),
+    "17_legacy_models_modern_runtime": ({"target_opset": 12}, "target_opset"),
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
 }
