@@ -1,4 +1,4 @@
-"""Chainer and MXNet in the legacy kernel, and the export manifests that carry their models across kernels.
+"""The export manifests that carry Chainer and MXNet models from the legacy kernel to the main kernel.
 
 The legacy notebooks (15 Chainer, 16 MXNet) train the digits CNN, export it to ONNX and write an
 *export manifest* beside the files: the inputs, the framework's own outputs on them (``reference.npz``),
@@ -6,7 +6,7 @@ the opsets and the versions of the environment that made them. The main-kernel n
 the manifest and checks that today's ONNX Runtime computes the same outputs, with no Chainer or
 MXNet installed. Introduced in notebooks/15_export_chainer.ipynb.
 
-Importable in both kernels; Chainer and MXNet are imported only inside the functions that use them.
+Importable in both kernels; it imports neither Chainer nor MXNet.
 
 >>> from helpers.legacy import read_export_manifest          # doctest: +SKIP
 >>> export = read_export_manifest("chainer")                  # doctest: +SKIP
@@ -45,8 +45,6 @@ __all__ = [
     "load_legacy_exports",
     "exports_table",
     "quiet_legacy_warnings",
-    "train_chainer_classifier",
-    "train_gluon_classifier",
 ]
 
 #: Which notebook writes each framework's export (framework -> notebook stem).
@@ -285,64 +283,3 @@ def quiet_legacy_warnings() -> None:
         ort.set_default_logger_severity(3)  # errors only: old exporters list weights as inputs, ORT warns per weight
     except ImportError:  # pragma: no cover
         pass
-
-
-def _batches(n: int, batch_size: int, rng: np.random.RandomState) -> list[np.ndarray]:
-    order = rng.permutation(n)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-
-
-def train_chainer_classifier(
-    model: Any, X: np.ndarray, y: np.ndarray, epochs: int = 5, batch_size: int = 64, lr: float = 3e-3,
-    seed: int = 0, progress: bool = True,
-) -> list[float]:
-    """Train a ``chainer.Chain`` with Adam and softmax cross-entropy; returns each epoch's mean loss."""
-    import chainer
-    import chainer.functions as F
-    from tqdm.auto import tqdm
-
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; pass matching arrays.")
-    rng = np.random.RandomState(seed)
-    optimizer = chainer.optimizers.Adam(alpha=lr)
-    optimizer.setup(model)
-    history = []
-    with chainer.using_config("train", True):
-        for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
-            total = 0.0
-            for idx in _batches(len(X), batch_size, rng):
-                loss = F.softmax_cross_entropy(model(X[idx]), y[idx])
-                model.cleargrads()
-                loss.backward()
-                optimizer.update()
-                total += float(loss.array) * len(idx)
-            history.append(total / len(X))
-    return history
-
-
-def train_gluon_classifier(
-    net: Any, X: np.ndarray, y: np.ndarray, epochs: int = 5, batch_size: int = 64, lr: float = 3e-3,
-    seed: int = 0, progress: bool = True,
-) -> list[float]:
-    """Train an initialized Gluon block with Adam and softmax cross-entropy; returns each epoch's mean loss."""
-    import mxnet as mx
-    from mxnet import autograd, gluon
-    from tqdm.auto import tqdm
-
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; pass matching arrays.")
-    rng = np.random.RandomState(seed)
-    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": lr})
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    history = []
-    for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
-        total = 0.0
-        for idx in _batches(len(X), batch_size, rng):
-            xb, yb = mx.nd.array(X[idx]), mx.nd.array(y[idx])
-            with autograd.record():
-                loss = loss_fn(net(xb), yb)
-            loss.backward()
-            trainer.step(len(idx))
-            total += float(loss.sum().asscalar())
-        history.append(total / len(X))
-    return history

@@ -91,18 +91,16 @@ def test_the_exports_table_has_a_row_per_file(tmp_build):
     assert [r["opset"] for r in table.rows] == [9, 13] and table.rows[0]["samples"] == 8
 
 
-def test_chainer_trains_exports_and_matches_onnx_runtime(tmp_path):
+def test_chainer_exports_and_matches_onnx_runtime(tmp_path):
     chainer = pytest.importorskip("chainer", reason="Chainer lives in the legacy kernel; its unit-test run covers this")
     import chainer.links as L
     import onnx_chainer
 
     legacy.quiet_legacy_warnings()
     rng = np.random.RandomState(0)
-    X_train, y_train = rng.rand(64, 6).astype(np.float32), rng.randint(0, 3, 64)
+    X_train = rng.rand(64, 6).astype(np.float32)
     np.random.seed(0)  # noqa: NPY002 - Chainer initializes from numpy's global generator
     model = chainer.Sequential(L.Linear(6, 3))
-    losses = legacy.train_chainer_classifier(model, X_train, y_train, epochs=3, progress=False)
-    assert len(losses) == 3 and losses[-1] < losses[0]
     path = tmp_path / "linear.onnx"
     with chainer.using_config("train", False):
         onnx_chainer.export(model, X_train[:1], filename=str(path), opset_version=9, input_names=["x"],
@@ -113,20 +111,19 @@ def test_chainer_trains_exports_and_matches_onnx_runtime(tmp_path):
     assert result.passed, result
 
 
-def test_gluon_trains_and_exports_with_export_model(tmp_path):
+def test_gluon_exports_with_export_model_and_matches_onnx_runtime(tmp_path):
     mx = pytest.importorskip("mxnet", reason="MXNet lives in the legacy kernel; its unit-test run covers this")
     from mxnet import gluon
 
     legacy.quiet_legacy_warnings()
     rng = np.random.RandomState(0)
-    X_train, y_train = rng.rand(64, 1, 4, 4).astype(np.float32), rng.randint(0, 3, 64)
+    X_train = rng.rand(64, 1, 4, 4).astype(np.float32)
     mx.random.seed(0)
     net = gluon.nn.HybridSequential()
     net.add(gluon.nn.Conv2D(4, kernel_size=3, padding=1, activation="relu"), gluon.nn.Flatten(), gluon.nn.Dense(3))
     net.initialize(mx.init.Xavier())
     net.hybridize()
-    losses = legacy.train_gluon_classifier(net, X_train, y_train, epochs=3, progress=False)
-    assert len(losses) == 3 and losses[-1] < losses[0]
+    net(mx.nd.array(X_train[:1]))  # a hybridized block exports after one forward pass
     net.export(str(tmp_path / "net"), epoch=0)
     path = mx.onnx.export_model(str(tmp_path / "net-symbol.json"), str(tmp_path / "net-0000.params"),
                                 in_shapes=[(1, 1, 4, 4)], in_types=np.float32, onnx_file_path=str(tmp_path / "net.onnx"),
