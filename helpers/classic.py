@@ -1,10 +1,10 @@
-"""Classic machine learning for the export notebooks: scikit-learn, gradient boosting, CoreML, LIBSVM.
+"""Classic machine learning for the export notebooks: scikit-learn, gradient boosting, CoreML.
 
 Shared by notebooks/12_export_sklearn.ipynb (the churn pipeline and its ONNX inputs),
-notebooks/13_export_boosting.ipynb (one-hot churn features, registering XGBoost with
-skl2onnx, measuring how often float32 rounding flips a tree split) and
-notebooks/14_export_coreml_libsvm.ipynb (CoreML models built with coremltools' own
-builders, LIBSVM training and prediction on numpy arrays).
+notebooks/13_export_boosting.ipynb (one-hot churn features, measuring how often float32
+rounding flips a tree split) and notebooks/14_export_coreml_libsvm.ipynb (CoreML models
+built with coremltools' own builders). The conversions themselves are written out in the
+notebooks.
 
 >>> import numpy as np
 >>> rows_outside_tolerance(np.array([1.0, 2.0]), np.array([1.0, 2.5]))
@@ -23,20 +23,16 @@ __all__ = [
     "churn_categories",
     "churn_matrix",
     "per_column_inputs",
-    "register_xgboost_with_skl2onnx",
     "rows_outside_tolerance",
     "tree_parity",
     "split_thresholds",
     "share_on_thresholds",
     "split_disagreements",
-    "boosting_to_onnx",
     "framework_outputs",
     "coreml_glm_regressor",
     "coreml_scaler",
     "coreml_glm_classifier",
     "coreml_pipeline_regressor",
-    "libsvm_train",
-    "libsvm_predict",
 ]
 
 
@@ -110,24 +106,6 @@ def churn_matrix(frame: Any, categories: Mapping[str, Sequence[str]]) -> tuple[n
         blocks.append((values[:, None] == np.asarray(cats, dtype=str)[None, :]).astype(np.float32))
         names += [f"{col}={c}" for c in cats]
     return np.hstack(blocks), names
-
-
-def register_xgboost_with_skl2onnx() -> None:
-    """Teach skl2onnx to convert XGBoost models inside a scikit-learn pipeline (onnxmltools' converter)."""
-    from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
-    from skl2onnx import update_registered_converter
-    from skl2onnx.common.shape_calculator import (
-        calculate_linear_classifier_output_shapes,
-        calculate_linear_regressor_output_shapes,
-    )
-    from xgboost import XGBClassifier, XGBRegressor
-
-    update_registered_converter(
-        XGBClassifier, "XGBoostXGBClassifier", calculate_linear_classifier_output_shapes, convert_xgboost,
-        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
-    )
-    update_registered_converter(XGBRegressor, "XGBoostXGBRegressor", calculate_linear_regressor_output_shapes,
-                                convert_xgboost)
 
 
 def rows_outside_tolerance(expected: Any, actual: Any, rtol: float = 1e-4, atol: float = 1e-5) -> float:
@@ -207,6 +185,31 @@ def share_on_thresholds(X: np.ndarray, thresholds: Mapping[int, np.ndarray]) -> 
     for feature, values in thresholds.items():
         on |= np.isin(X[:, feature], np.asarray(values, dtype=np.float32))
     return float(on.mean())
+
+
+def split_disagreements(X_a: np.ndarray, thresholds_a: Mapping[int, np.ndarray], X_b: np.ndarray,
+                        thresholds_b: Mapping[int, np.ndarray], strict: bool = True) -> float:
+    """The share of rows for which at least one split of the model decides differently in two precisions.
+
+    X_a, thresholds_a: the features and thresholds as the framework compares them.
+    X_b, thresholds_b: the same as ONNX Runtime compares them (e.g. float32 features
+        computed in float32, thresholds rounded to float32); same keys and order.
+    strict: the split rule, ``x < t`` (XGBoost) or, when False, ``x <= t`` (LightGBM).
+    Counts every split in the model, not only those on a row's path, so it is the
+    share of rows *at risk*; the rows that really change are at most these.
+    """
+    if set(thresholds_a) != set(thresholds_b):
+        raise ValueError("thresholds_a and thresholds_b must cover the same features; build both from one model.")
+    X_a, X_b = np.asarray(X_a), np.asarray(X_b)
+    if X_a.shape != X_b.shape:
+        raise ValueError(f"X_a has shape {X_a.shape} but X_b {X_b.shape}; pass the same rows in both precisions.")
+    differ = np.zeros(len(X_a), dtype=bool)
+    for f, t_a in thresholds_a.items():
+        t_a, t_b = np.asarray(t_a), np.asarray(thresholds_b[f])
+        a = X_a[:, [f]] < t_a[None, :] if strict else X_a[:, [f]] <= t_a[None, :]
+        b = X_b[:, [f]] < t_b[None, :] if strict else X_b[:, [f]] <= t_b[None, :]
+        differ |= (a != b).any(axis=1)
+    return float(differ.mean())
 
 
 # --- CoreML, built with coremltools' own builders ----------------------------------------------------
@@ -311,129 +314,6 @@ def coreml_pipeline_regressor(specs: Sequence[Any], n_features: int, input_name:
     for spec in specs:
         pipeline.add_model(spec)
     return pipeline.spec
-
-
-# --- LIBSVM ---------------------------------------------------------------------------------------
-
-def libsvm_train(X: np.ndarray, y: np.ndarray, options: str = "-s 0 -t 2 -c 1") -> Any:
-    """Train a LIBSVM model on numpy arrays (``svmutil.svm_train``), quietly.
-
-    options: LIBSVM's command-line options (``-s 0`` C-SVC, ``-s 3`` epsilon-SVR,
-        ``-t 2`` RBF kernel, ``-c`` cost, ``-b 1`` probabilities).
-    """
-    from helpers.workarounds import patch_libsvm
-
-    patch_libsvm()
-    import svmutil
-
-    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel()
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)} values; pass one target per row.")
-    return svmutil.svm_train(y, np.ascontiguousarray(X), f"{options} -q")
-
-
-def libsvm_predict(model: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """LIBSVM's own predictions and decision values (``svmutil.svm_predict``) for ``X``.
-
-    A classifier's labels come back as int64 (LIBSVM keeps them as floats), the
-    type the ONNX model's ``label`` output has; a regressor's as float64.
-    """
-    from helpers.workarounds import patch_libsvm
-
-    patch_libsvm()
-    import svmutil
-
-    X = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
-    labels, _, values = svmutil.svm_predict(np.zeros(len(X)), X, model, "-q")
-    labels = np.asarray(labels)
-    if model.get_svm_type() in (0, 1):  # C-SVC, nu-SVC
-        labels = labels.astype(np.int64)
-    return labels, np.asarray(values)
-
-
-def split_disagreements(X_a: np.ndarray, thresholds_a: Mapping[int, np.ndarray], X_b: np.ndarray,
-                        thresholds_b: Mapping[int, np.ndarray], strict: bool = True) -> float:
-    """The share of rows for which at least one split of the model decides differently in two precisions.
-
-    X_a, thresholds_a: the features and thresholds as the framework compares them.
-    X_b, thresholds_b: the same as ONNX Runtime compares them (e.g. float32 features
-        computed in float32, thresholds rounded to float32); same keys and order.
-    strict: the split rule, ``x < t`` (XGBoost) or, when False, ``x <= t`` (LightGBM).
-    Counts every split in the model, not only those on a row's path, so it is the
-    share of rows *at risk*; the rows that really change are at most these.
-    """
-    if set(thresholds_a) != set(thresholds_b):
-        raise ValueError("thresholds_a and thresholds_b must cover the same features; build both from one model.")
-    X_a, X_b = np.asarray(X_a), np.asarray(X_b)
-    if X_a.shape != X_b.shape:
-        raise ValueError(f"X_a has shape {X_a.shape} but X_b {X_b.shape}; pass the same rows in both precisions.")
-    differ = np.zeros(len(X_a), dtype=bool)
-    for f, t_a in thresholds_a.items():
-        t_a, t_b = np.asarray(t_a), np.asarray(thresholds_b[f])
-        a = X_a[:, [f]] < t_a[None, :] if strict else X_a[:, [f]] <= t_a[None, :]
-        b = X_b[:, [f]] < t_b[None, :] if strict else X_b[:, [f]] <= t_b[None, :]
-        differ |= (a != b).any(axis=1)
-    return float(differ.mean())
-
-
-def boosting_to_onnx(model: Any, n_features: int, target_opset: int = 15, zipmap: bool = False) -> Any:
-    """Convert a fitted XGBoost, LightGBM or CatBoost model (or a scikit-learn pipeline ending in XGBoost).
-
-    XGBoost and LightGBM go through onnxmltools (its own ``FloatTensorType``,
-    opset <= 15), CatBoost through its own ``save_model(..., format="onnx")``,
-    a pipeline through skl2onnx with onnxmltools' XGBoost converter registered.
-    The input is ``input: float[N, n_features]``; classifiers give ``label`` and
-    ``probabilities`` (plain arrays unless ``zipmap``; CatBoost's are a ZipMap),
-    regressors ``variable``.
-    """
-    import tempfile
-    from pathlib import Path
-
-    import onnx
-
-    kind = type(model).__module__.split(".")[0]
-    if kind == "catboost":
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "model.onnx"
-            model.save_model(str(path), format="onnx")
-            onx = onnx.load(str(path))
-        _rename(onx, onx.graph.input[0].name, "input")
-        if onx.graph.output[0].name == "predictions":  # a regressor: name it like onnxmltools does
-            _rename(onx, "predictions", "variable")
-        return onx
-    if kind == "sklearn" and hasattr(model, "steps"):
-        from skl2onnx import convert_sklearn
-        from skl2onnx.common.data_types import FloatTensorType
-
-        register_xgboost_with_skl2onnx()
-        options = {id(model.steps[-1][1]): {"zipmap": zipmap}} if hasattr(model.steps[-1][1], "predict_proba") else None
-        return convert_sklearn(model, initial_types=[("input", FloatTensorType([None, n_features]))],
-                               target_opset={"": target_opset, "ai.onnx.ml": 3}, options=options)
-    from onnxmltools.convert.common.data_types import FloatTensorType as MLFloatTensorType
-
-    types = [("input", MLFloatTensorType([None, n_features]))]
-    if kind == "xgboost":
-        from onnxmltools import convert_xgboost
-
-        return convert_xgboost(model, initial_types=types, target_opset=target_opset)
-    if kind == "lightgbm":
-        from onnxmltools import convert_lightgbm
-
-        return convert_lightgbm(model, initial_types=types, target_opset=target_opset, zipmap=zipmap)
-    raise TypeError(f"Cannot convert a {type(model).__name__}: expected an XGBoost, LightGBM or CatBoost model, "
-                    "or a scikit-learn pipeline ending in one.")
-
-
-def _rename(onx: Any, old: str, new: str) -> None:
-    """Rename a graph input or output everywhere it appears."""
-    for value in [*onx.graph.input, *onx.graph.output]:
-        if value.name == old:
-            value.name = new
-    for node in onx.graph.node:
-        for names in (node.input, node.output):
-            for i, value in enumerate(names):
-                if value == old:
-                    names[i] = new
 
 
 def framework_outputs(model: Any, X: np.ndarray) -> dict[str, np.ndarray]:

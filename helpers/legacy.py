@@ -1,4 +1,4 @@
-"""Chainer and MXNet in the legacy kernel, and the export manifests that carry their models across kernels.
+"""The export manifests that carry Chainer and MXNet models from the legacy kernel to the main kernel.
 
 The legacy notebooks (15 Chainer, 16 MXNet) train the digits CNN, export it to ONNX and write an
 *export manifest* beside the files: the inputs, the framework's own outputs on them (``reference.npz``),
@@ -6,7 +6,7 @@ the opsets and the versions of the environment that made them. The main-kernel n
 the manifest and checks that today's ONNX Runtime computes the same outputs, with no Chainer or
 MXNet installed. Introduced in notebooks/15_export_chainer.ipynb.
 
-Importable in both kernels; Chainer and MXNet are imported only inside the functions that use them.
+Importable in both kernels; it imports neither Chainer nor MXNet.
 
 >>> from helpers.legacy import read_export_manifest          # doctest: +SKIP
 >>> export = read_export_manifest("chainer")                  # doctest: +SKIP
@@ -45,11 +45,6 @@ __all__ = [
     "load_legacy_exports",
     "exports_table",
     "quiet_legacy_warnings",
-    "train_chainer_classifier",
-    "chainer_predict",
-    "train_gluon_classifier",
-    "gluon_predict",
-    "export_gluon_onnx",
 ]
 
 #: Which notebook writes each framework's export (framework -> notebook stem).
@@ -287,125 +282,3 @@ def quiet_legacy_warnings() -> None:
         ort.set_default_logger_severity(3)  # errors only: old exporters list weights as inputs, ORT warns per weight
     except ImportError:  # pragma: no cover
         pass
-
-
-def _batches(n: int, batch_size: int, rng: np.random.RandomState) -> list[np.ndarray]:
-    order = rng.permutation(n)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-
-
-def train_chainer_classifier(
-    model: Any, X: np.ndarray, y: np.ndarray, epochs: int = 5, batch_size: int = 64, lr: float = 3e-3,
-    seed: int = 0, progress: bool = True,
-) -> list[float]:
-    """Train a ``chainer.Chain`` with Adam and softmax cross-entropy; returns each epoch's mean loss."""
-    import chainer
-    import chainer.functions as F
-    from tqdm.auto import tqdm
-
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; pass matching arrays.")
-    rng = np.random.RandomState(seed)
-    optimizer = chainer.optimizers.Adam(alpha=lr)
-    optimizer.setup(model)
-    history = []
-    with chainer.using_config("train", True):
-        for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
-            total = 0.0
-            for idx in _batches(len(X), batch_size, rng):
-                loss = F.softmax_cross_entropy(model(X[idx]), y[idx])
-                model.cleargrads()
-                loss.backward()
-                optimizer.update()
-                total += float(loss.array) * len(idx)
-            history.append(total / len(X))
-    return history
-
-
-def chainer_predict(model: Any, X: np.ndarray) -> np.ndarray:
-    """The Chain's outputs on ``X`` in inference mode (``train=False``, no backprop graph)."""
-    import chainer
-
-    with chainer.using_config("train", False), chainer.no_backprop_mode():
-        return np.asarray(model(np.asarray(X, np.float32)).array)
-
-
-def train_gluon_classifier(
-    net: Any, X: np.ndarray, y: np.ndarray, epochs: int = 5, batch_size: int = 64, lr: float = 3e-3,
-    seed: int = 0, progress: bool = True,
-) -> list[float]:
-    """Train an initialized Gluon block with Adam and softmax cross-entropy; returns each epoch's mean loss."""
-    import mxnet as mx
-    from mxnet import autograd, gluon
-    from tqdm.auto import tqdm
-
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; pass matching arrays.")
-    rng = np.random.RandomState(seed)
-    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": lr})
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    history = []
-    for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
-        total = 0.0
-        for idx in _batches(len(X), batch_size, rng):
-            xb, yb = mx.nd.array(X[idx]), mx.nd.array(y[idx])
-            with autograd.record():
-                loss = loss_fn(net(xb), yb)
-            loss.backward()
-            trainer.step(len(idx))
-            total += float(loss.sum().asscalar())
-        history.append(total / len(X))
-    return history
-
-
-def gluon_predict(net: Any, X: np.ndarray) -> np.ndarray:
-    """The Gluon block's outputs on ``X`` (inference: no autograd recording) as a numpy array."""
-    import mxnet as mx
-
-    return net(mx.nd.array(np.asarray(X, np.float32))).asnumpy()
-
-
-def export_gluon_onnx(
-    net: Any, path: str | os.PathLike[str], input_shape: Sequence[int], opset: int | None = None,
-    input_name: str = "image", output_name: str = "logits",
-) -> Path:
-    """Export a hybridized Gluon block to ONNX at a chosen opset (MXNet 1.9's converters cover 12 and 13).
-
-    ``mx.onnx.export_model`` has no opset argument: it stamps the newest opset the installed onnx knows.
-    This calls the same converter (``MXNetGraph``) with ``opset`` and declares exactly that opset.
-    Batch size is dynamic; the input and output get the given names.
-
-    path: the .onnx file to write. input_shape: one sample's shape with the batch, e.g. (1, 1, 8, 8).
-    opset: the target opset (12 or more; default the newest the installed onnx knows, like export_model).
-    """
-    import mxnet as mx
-    import onnx
-    from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
-    from onnx import helper
-
-    latest = onnx.defs.onnx_opset_version()
-    opset = latest if opset is None else int(opset)
-    if not 12 <= opset <= latest:
-        raise ValueError(f"MXNet {mx.__version__} exports opsets 12 to {latest} (onnx {onnx.__version__}), not {opset}.")
-    net(mx.nd.zeros(tuple(input_shape)))  # run once so the hybridized graph is cached
-    sym = net(mx.sym.var("data"))
-    params = {k: v.data() for k, v in net.collect_params().items()}
-    graph = MXNetGraph().create_onnx_graph_proto(
-        sym, params, [tuple(input_shape)], [onnx.TensorProto.FLOAT], opset_version=opset,
-        dynamic=True, dynamic_input_shapes=[(None, *tuple(input_shape)[1:])],
-    )
-    model = helper.make_model_gen_version(  # also the oldest IR version that opset needs, for older runtimes
-        graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="mxnet", producer_version=mx.__version__)
-    old_in, old_out = model.graph.input[0].name, model.graph.output[0].name
-    renames = {old_in: input_name, old_out: output_name}
-    for node in model.graph.node:
-        node.input[:] = [renames.get(n, n) for n in node.input]
-        node.output[:] = [renames.get(n, n) for n in node.output]
-    model.graph.input[0].name, model.graph.output[0].name = input_name, output_name
-    for value in (model.graph.input[0], model.graph.output[0]):
-        value.type.tensor_type.shape.dim[0].dim_param = "batch"  # MXNet leaves the batch dimension unnamed
-    onnx.checker.check_model(model)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path

@@ -2,12 +2,12 @@
 
 An ONNX file made years ago by a framework that no longer runs (CNTK, Chainer, an old MXNet) is
 still a standard file: load it, check it, move it to a current opset with
-``onnx.version_converter``, and verify that it computes the same thing. Introduced in
+``onnx.version_converter.convert_version`` (called in the notebook), and verify that it computes the
+same thing. These helpers show what changed. Introduced in
 notebooks/17_legacy_models_modern_runtime.ipynb; works in both kernels (onnx 1.18 and 1.23).
 
->>> from helpers.opset import upgrade_opset          # doctest: +SKIP
->>> new = upgrade_opset("old_model.onnx", 21)        # doctest: +SKIP
->>> operator_changes("old_model.onnx", new)          # doctest: +SKIP
+>>> new = onnx.version_converter.convert_version(onnx.load("old_model.onnx"), 21)   # doctest: +SKIP
+>>> operator_changes("old_model.onnx", new)                                         # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,26 +21,17 @@ import numpy as np
 from helpers.report import Table
 
 __all__ = [
-    "OpsetUpgradeError",
-    "load_model",
     "opset_of",
     "operator_versions",
     "operator_changes",
-    "upgrade_opset",
-    "restamp_opset",
     "weights_listed_as_inputs",
-    "drop_weights_from_inputs",
     "old_opset_classifier",
 ]
 
 ModelLike = Union[str, "os.PathLike[str]", Any]  # a path or an onnx.ModelProto
 
 
-class OpsetUpgradeError(RuntimeError):
-    """``onnx.version_converter`` could not move a model to the requested opset."""
-
-
-def load_model(model: ModelLike) -> Any:
+def _load(model: ModelLike) -> Any:
     """An ``onnx.ModelProto`` from a path or a model (a model is returned as is).
 
     Raises ``FileNotFoundError`` naming the path when there is no file.
@@ -61,7 +52,7 @@ def opset_of(model: ModelLike) -> int:
     >>> opset_of(linear_model(opset=9))               # doctest: +SKIP
     9
     """
-    proto = load_model(model)
+    proto = _load(model)
     for entry in proto.opset_import:
         if entry.domain in ("", "ai.onnx"):
             return int(entry.version)
@@ -89,7 +80,7 @@ def operator_versions(model: ModelLike) -> Table:
 
     An operator's version is the newest definition at or below the model's opset (its ``since_version``).
     """
-    proto = load_model(model)
+    proto = _load(model)
     counts = Counter(n.op_type for n in proto.graph.node if n.domain in ("", "ai.onnx"))
     versions = _since_versions(proto)
     rows = [{"operator": op, "nodes": counts[op], "definition version": versions[op]} for op in counts]
@@ -102,7 +93,7 @@ def operator_changes(before: ModelLike, after: ModelLike) -> Table:
     A row whose definition version moved is an operator whose meaning or signature may have changed;
     a row that appears or disappears was added or removed by the converter's adapters.
     """
-    old, new = load_model(before), load_model(after)
+    old, new = _load(before), _load(after)
     c_old = Counter(n.op_type for n in old.graph.node)
     c_new = Counter(n.op_type for n in new.graph.node)
     v_old, v_new = _since_versions(old), _since_versions(new)
@@ -119,84 +110,11 @@ def operator_changes(before: ModelLike, after: ModelLike) -> Table:
     return Table(rows, title=f"Opset {opset_of(old)} -> {opset_of(new)}: what changed")
 
 
-def upgrade_opset(model: ModelLike, target_opset: int, check: bool = True) -> Any:
-    """Convert a model to ``target_opset`` with ``onnx.version_converter``; returns a new ModelProto.
-
-    model: a path or ModelProto (not modified).
-    target_opset: the ai.onnx opset to reach; it must not be lower than the model's.
-    check: run ``onnx.checker.check_model`` on the result.
-
-    The converter rewrites operators whose definition changed (e.g. Softmax's axis semantics at 13,
-    attributes that became inputs). It does not prove the result is equivalent: verify the outputs.
-
-    >>> upgraded = upgrade_opset("chainer_opset9.onnx", 21)   # doctest: +SKIP
-    """
-    import onnx
-    from onnx import version_converter
-
-    proto = load_model(model)
-    current = opset_of(proto)
-    latest = onnx.defs.onnx_opset_version()
-    if target_opset < current:
-        raise ValueError(
-            f"The model is at opset {current}; {target_opset} would be a downgrade. "
-            f"Pass a target_opset between {current} and {latest}."
-        )
-    if target_opset > latest:
-        raise ValueError(
-            f"onnx {onnx.__version__} knows opsets up to {latest}, not {target_opset}; pass a lower target_opset."
-        )
-    try:
-        upgraded = version_converter.convert_version(proto, target_opset)
-    except Exception as err:
-        raise OpsetUpgradeError(
-            f"onnx.version_converter could not take the model from opset {current} to {target_opset}: "
-            f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}. "
-            "Try a nearer target opset, or re-export from the source framework if it still runs."
-        ) from err
-    if check:
-        onnx.checker.check_model(upgraded)
-    return upgraded
-
-
-def restamp_opset(model: ModelLike, opset: int) -> Any:
-    """The WRONG way to upgrade, for demonstration: change the declared opset and nothing else.
-
-    Returns a copy whose nodes are unchanged but are now read with ``opset``'s definitions; the result
-    may fail the checker or, worse, load and compute something else.
-    """
-    import onnx
-
-    proto = onnx.ModelProto()
-    proto.CopyFrom(load_model(model))
-    for entry in proto.opset_import:
-        if entry.domain in ("", "ai.onnx"):
-            entry.version = opset
-    return proto
-
-
 def weights_listed_as_inputs(model: ModelLike) -> list[str]:
     """Initializers that are also graph inputs (an old exporters' habit; ONNX Runtime warns about it)."""
-    proto = load_model(model)
+    proto = _load(model)
     inits = {t.name for t in proto.graph.initializer}
     return [i.name for i in proto.graph.input if i.name in inits]
-
-
-def drop_weights_from_inputs(model: ModelLike) -> Any:
-    """A copy whose graph inputs no longer list the initializers, so runtimes treat weights as constants.
-
-    Needs IR version 4 or newer (where initializers need not be inputs); older files are raised to 4.
-    """
-    import onnx
-
-    proto = onnx.ModelProto()
-    proto.CopyFrom(load_model(model))
-    inits = {t.name for t in proto.graph.initializer}
-    keep = [i for i in proto.graph.input if i.name not in inits]
-    del proto.graph.input[:]
-    proto.graph.input.extend(keep)
-    proto.ir_version = max(proto.ir_version, 4)
-    return proto
 
 
 def old_opset_classifier(opset: int = 9, n_features: int = 64, n_classes: int = 10, seed: int = 0) -> Any:

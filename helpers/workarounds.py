@@ -36,10 +36,7 @@ __all__ = [
     "ONNXMLTOOLS_FIX_PR",
     "patch_onnxmltools",
     "patch_libsvm",
-    "convert_coreml",
-    "convert_libsvm",
     "fix_libsvm_class_labels",
-    "libsvm_label_order_is_ascending",
     "import_coremltools",
 ]
 
@@ -159,47 +156,6 @@ def patch_libsvm() -> list[str]:
             module.scipy = np
             repaired.append(name)
     return repaired
-
-
-def convert_coreml(model: Any, name: str = "coreml_model", target_opset: int = 15, **kwargs: Any) -> Any:
-    """``onnxmltools.convert_coreml`` after :func:`patch_onnxmltools`; takes an ``MLModel`` or its spec.
-
-    target_opset: onnxmltools 1.16 supports opset 15 at most.
-    """
-    import_coremltools()
-    patch_onnxmltools()
-    from onnxmltools.convert import convert_coreml as _convert
-
-    return _convert(model, name, target_opset=target_opset, **kwargs)
-
-
-def convert_libsvm(model: Any, n_features: int, name: str = "libsvm_model", target_opset: int = 15,
-                   input_name: str = "input", fix_labels: bool = True) -> Any:
-    """``onnxmltools``' LIBSVM converter after the patches, with one float input of ``n_features`` columns.
-
-    fix_labels: rewrite the class labels in LIBSVM's own order
-        (:func:`fix_libsvm_class_labels`); ``False`` keeps the converter's
-        output as it is, bug included.
-    """
-    if n_features < 1:
-        raise ValueError(f"n_features must be at least 1, got {n_features}; pass the number of input columns.")
-    patch_onnxmltools()
-    patch_libsvm()
-    from onnxmltools.convert import convert_libsvm as _convert
-    from onnxmltools.convert.common.data_types import FloatTensorType
-
-    onx = _convert(model, name, initial_types=[(input_name, FloatTensorType([None, n_features]))],
-                   target_opset=target_opset)
-    return fix_libsvm_class_labels(onx, model) if fix_labels else onx
-
-
-def libsvm_label_order_is_ascending(model: Any) -> bool:
-    """Whether LIBSVM's class order (first appearance in the training data) is ascending.
-
-    When it is not, onnxmltools' unfixed conversion gives wrong labels.
-    """
-    labels = list(model.get_labels())
-    return labels == sorted(labels)
 
 
 def fix_libsvm_class_labels(onnx_model: Any, libsvm_model: Any) -> Any:

@@ -19,8 +19,8 @@ TRIES: dict[str, dict[str, Any]] = {
     "11_export_tensorflow": {"epochs": 2, "opset": 15},
     "12_export_sklearn": {"target_opset": 15},
 
-    "13_export_boosting": {"target_opset": 13, "n_estimators": 30, "min_label_agreement": 0.95, "n_splits": 3},
-    "14_export_coreml_libsvm": {"target_opset": 13},
+    "13_export_boosting": {"target_opset": 9, "n_estimators": 30, "min_label_agreement": 0.95, "n_splits": 3},
+    "14_export_coreml_libsvm": {"target_opset": 9},
     "15_export_chainer": {"epochs": 3, "opset": 10, "old_opset": 8},
     "16_export_mxnet": {"epochs": 3, "opset": 12},
     "17_legacy_models_modern_runtime": {"target_opset": 19},
@@ -61,6 +61,11 @@ REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "10_export_pytorch": ({"opset": 17}, "opset"),  # dynamo=True writes an invalid opset-17 file
     "11_export_tensorflow": ({"opset": 19}, "opset"),  # tf2onnx 1.17 stops at 18
     "12_export_sklearn": ({"target_opset": 22}, "target_opset"),  # skl2onnx 1.20 targets up to 21
+    "13_export_boosting": ({"target_opset": 16}, "target_opset"),
+    "14_export_coreml_libsvm": ({"target_opset": 17}, "target_opset"),
+    "15_export_chainer": ({"opset": 12}, "opset"),
+    "16_export_mxnet": ({"opset": 14}, "opset"),
+    "17_legacy_models_modern_runtime": ({"target_opset": 12}, "target_opset"),
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
 }

@@ -91,49 +91,45 @@ def test_the_exports_table_has_a_row_per_file(tmp_build):
     assert [r["opset"] for r in table.rows] == [9, 13] and table.rows[0]["samples"] == 8
 
 
-def test_chainer_trains_exports_and_matches_onnx_runtime(tmp_path):
+def test_chainer_exports_and_matches_onnx_runtime(tmp_path):
     chainer = pytest.importorskip("chainer", reason="Chainer lives in the legacy kernel; its unit-test run covers this")
     import chainer.links as L
     import onnx_chainer
 
     legacy.quiet_legacy_warnings()
     rng = np.random.RandomState(0)
-    X_train, y_train = rng.rand(64, 6).astype(np.float32), rng.randint(0, 3, 64)
+    X_train = rng.rand(64, 6).astype(np.float32)
     np.random.seed(0)  # noqa: NPY002 - Chainer initializes from numpy's global generator
     model = chainer.Sequential(L.Linear(6, 3))
-    losses = legacy.train_chainer_classifier(model, X_train, y_train, epochs=3, progress=False)
-    assert len(losses) == 3 and losses[-1] < losses[0]
     path = tmp_path / "linear.onnx"
     with chainer.using_config("train", False):
         onnx_chainer.export(model, X_train[:1], filename=str(path), opset_version=9, input_names=["x"],
                             output_names=["y"], input_shapes=[("batch", 6)])
-    result = compare_outputs([legacy.chainer_predict(model, X_train)], [run_onnx(path, X_train)["y"]])
+    with chainer.using_config("train", False), chainer.no_backprop_mode():
+        expected = model(X_train).array
+    result = compare_outputs([expected], [run_onnx(path, X_train)["y"]])
     assert result.passed, result
 
 
-def test_gluon_trains_and_exports_at_the_chosen_opset(tmp_path):
+def test_gluon_exports_with_export_model_and_matches_onnx_runtime(tmp_path):
     mx = pytest.importorskip("mxnet", reason="MXNet lives in the legacy kernel; its unit-test run covers this")
     from mxnet import gluon
 
     legacy.quiet_legacy_warnings()
     rng = np.random.RandomState(0)
-    X_train, y_train = rng.rand(64, 1, 4, 4).astype(np.float32), rng.randint(0, 3, 64)
+    X_train = rng.rand(64, 1, 4, 4).astype(np.float32)
     mx.random.seed(0)
     net = gluon.nn.HybridSequential()
     net.add(gluon.nn.Conv2D(4, kernel_size=3, padding=1, activation="relu"), gluon.nn.Flatten(), gluon.nn.Dense(3))
     net.initialize(mx.init.Xavier())
     net.hybridize()
-    losses = legacy.train_gluon_classifier(net, X_train, y_train, epochs=3, progress=False)
-    assert len(losses) == 3 and losses[-1] < losses[0]
-    path = legacy.export_gluon_onnx(net, tmp_path / "net.onnx", (1, 1, 4, 4), opset=13)
-    model = onnx.load(str(path))
-    assert model.opset_import[0].version == 13 and model.ir_version == 7
-    assert model.graph.input[0].name == "image" and model.graph.output[0].name == "logits"  # then the weights
-    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
-    result = compare_outputs([legacy.gluon_predict(net, X_train)], [run_onnx(path, X_train)["logits"]])
+    net(mx.nd.array(X_train[:1]))  # a hybridized block exports after one forward pass
+    net.export(str(tmp_path / "net"), epoch=0)
+    path = mx.onnx.export_model(str(tmp_path / "net-symbol.json"), str(tmp_path / "net-0000.params"),
+                                in_shapes=[(1, 1, 4, 4)], in_types=np.float32, onnx_file_path=str(tmp_path / "net.onnx"),
+                                dynamic=True, dynamic_input_shapes=[(None, 1, 4, 4)])
+    result = compare_outputs([net(mx.nd.array(X_train)).asnumpy()], [next(iter(run_onnx(path, X_train).values()))])
     assert result.passed, result
-    with pytest.raises(ValueError, match="exports opsets 12 to"):
-        legacy.export_gluon_onnx(net, tmp_path / "old.onnx", (1, 1, 4, 4), opset=11)
 
 
 def test_regenerate_runs_the_producing_notebook_once_when_its_export_is_missing(tmp_build, monkeypatch, capsys):
@@ -165,3 +161,51 @@ def test_a_failed_regeneration_says_which_notebook_and_cell_failed(tmp_build, mo
     with pytest.raises(legacy.MissingExportError, match="Regenerating the mxnet export failed. 16_export_mxnet failed "
                                                         "in code cell 3 .*ValueError: boom"):
         legacy.load_legacy_exports(("mxnet",), regenerate=True)
+
+
+def _notebook_17_results():
+    cross = {f"cross-kernel: {fw} {f}": o for fw, f, o in (
+        ("chainer", "digits_cnn_opset11.onnx", 11), ("chainer", "digits_cnn_opset9.onnx", 9),
+        ("mxnet", "digits_cnn_opset13.onnx", 13), ("mxnet", "digits_cnn_export_model.onnx", 23))}
+    upgraded = ["upgraded: chainer digits CNN (opset 9 -> 21)", "upgraded: CNTK-era stand-in (opset 9 -> 21)"]
+    records = [{"model": n, "verdict": "pass", "opset": o, "kernel": "main", "label_agreement": 1.0}
+               for n, o in cross.items()]
+    records += [{"model": n, "verdict": "pass", "opset": 21, "kernel": "main", "label_agreement": 1.0} for n in upgraded]
+    results = {"cross_kernel": dict.fromkeys(cross, "pass"), "cross_kernel_opsets": cross,
+               "cross_kernel_max_abs_err": 1e-6, "upgraded": dict.fromkeys(upgraded, "pass"), "target_opset": 21,
+               "chainer_old_opset": 9, "restamp_checker_error": "Unrecognized attribute: ratio for operator Dropout",
+               "restamp_silent_max_abs_err": 0.4}
+    return results, records
+
+
+def _failing_variants():
+    def failed_upgrade(results, records):
+        records[-1]["verdict"] = "fail"
+
+    def missing_mxnet(results, records):
+        for name in [n for n in results["cross_kernel"] if "mxnet" in n]:
+            del results["cross_kernel"][name], results["cross_kernel_opsets"][name]
+
+    def old_opset_not_the_oldest(results, records):
+        results["chainer_old_opset"] = 11
+
+    def restamp_changed_nothing(results, records):
+        results["restamp_silent_max_abs_err"] = 0.0
+
+    return [failed_upgrade, missing_mxnet, old_opset_not_the_oldest, restamp_changed_nothing]
+
+
+def test_notebook_17_check_passes_on_good_results():
+    from tests.notebooks.checks_legacy import _legacy_in_main
+
+    _legacy_in_main(*_notebook_17_results())
+
+
+@pytest.mark.parametrize("damage", _failing_variants(), ids=lambda f: f.__name__)
+def test_notebook_17_check_fails_on_each_broken_claim(damage):
+    from tests.notebooks.checks_legacy import _legacy_in_main
+
+    results, records = _notebook_17_results()
+    damage(results, records)
+    with pytest.raises(AssertionError):
+        _legacy_in_main(results, records)
