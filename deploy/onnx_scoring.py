@@ -411,21 +411,21 @@ class OnnxScorer:
         problems = _name_problems(self._names, list(inputs))
         if problems:
             raise RequestError(f"{problems}; the model expects exactly {self._names} ({self._expected()}).")
-        budget = self.limits.max_elements
+        used = 0
         walked = {}
         for spec in self.inputs:
-            shape, rows = self._walk(spec, inputs[spec.name], budget)
-            budget -= math.prod(shape)
+            shape, rows = self._walk(spec, inputs[spec.name], used)
+            used += math.prod(shape)
             walked[spec.name] = (shape, rows)
         batches = {spec.name: walked[spec.name][0][0] for spec in self.inputs if spec.has_batch_axis}
         if len(set(batches.values())) > 1:
             raise RequestError(f"all inputs must carry the same batch size, got {batches}.")
         return {spec.name: self._convert(spec, inputs[spec.name], *walked[spec.name]) for spec in self.inputs}
 
-    def _walk(self, spec: InputSpec, value: Any, budget: int) -> tuple[list[int], list[Any]]:
+    def _walk(self, spec: InputSpec, value: Any, used: int) -> tuple[list[int], list[Any]]:
         """The shape of nested lists, found level by level (outer axis first) with every length checked
         against the model and the limits before the next level is visited. Returns the shape and the
-        innermost rows."""
+        innermost rows. used: elements the request's earlier inputs hold."""
         where = self._where[spec.name]
         limits = self.limits
         if not isinstance(value, list):
@@ -463,8 +463,8 @@ class OnnxScorer:
                     raise RequestTooLarge(f"{where}: axis {axis} ({want or 'free'}) has length {size}, over the "
                                           f"limit of {limits.max_dim} (MAX_DIM).")
             shape.append(size)
-            total = math.prod(shape)
-            if total > budget:
+            total = used + math.prod(shape)
+            if total > limits.max_elements:
                 raise RequestTooLarge(f"{where}: the request holds at least {total:,} elements so far, over the limit "
                                       f"of {limits.max_elements:,} per request (MAX_ELEMENTS); send fewer examples.")
             if axis < rank - 1:
