@@ -455,7 +455,10 @@ class OnnxScorer:
             elif isinstance(want, int):
                 if size != want:
                     got = shape + [size]
-                    raise RequestError(f"{where}: axis {axis} must have size {want}, got {size} (shape so far {got}).")
+                    hint = (" It looks like one example without the batch axis: wrap it in a list to make a batch of one."
+                            if spec.has_batch_axis and _depth(value, rank + 1) == rank - 1 else "")
+                    raise RequestError(f"{where}: axis {axis} must have size {want}, got {size} (shape so far {got})."
+                                       + hint)
             else:
                 if size == 0:
                     raise RequestError(f"{where}: axis {axis} ({want or 'free'}) is empty; send at least one value.")
@@ -638,6 +641,15 @@ class OnnxScorer:
         elif score_like:
             example["probabilities"] = [[1.0]]
         return example
+
+
+def _depth(value: Any, most: int) -> int:
+    """How deep the first elements nest (at most ``most``): the rank a rectangular value would have."""
+    depth = 0
+    while type(value) is list and depth < most:
+        depth += 1
+        value = value[0] if value else None
+    return depth
 
 
 def _kind_name(arr: np.ndarray) -> str:

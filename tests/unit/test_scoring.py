@@ -227,6 +227,12 @@ def test_a_bad_request_is_refused_with_a_message_naming_what_was_expected(scorer
         scorer.score(request)
 
 
+def test_one_example_without_the_batch_axis_gets_a_hint(tmp_path):
+    scorer = scorer_for(em.identity_model(TensorProto.FLOAT, ["batch", 1, 2, 2]), tmp_path)
+    with pytest.raises(scoring.RequestError, match="axis 1 must have size 1, got 2 .* wrap it in a list"):
+        scorer.parse({"x": [[[0.0, 1.0], [2.0, 3.0]]]})
+
+
 def test_inputs_must_be_an_object(scorer):
     with pytest.raises(scoring.RequestError, match="'inputs' must be a JSON object .* for example"):
         scorer.score([[0.0, 1.0, 2.0]])
