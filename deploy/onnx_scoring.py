@@ -189,7 +189,7 @@ def _shape_text(shape: Sequence[Any]) -> str:
 def _name_problems(declared: Sequence[str], given: Sequence[Any]) -> str:
     """'missing input(s) [...] and unknown input(s) [...]' (bounded), or '' when the names match."""
     missing = [n for n in declared if n not in given]
-    unknown = sorted((str(n) for n in given if n not in declared))
+    unknown = sorted(str(n) for n in given if n not in declared)
     parts = ([f"missing input(s) {bounded_names(missing)}"] if missing else []) + \
             ([f"unknown input(s) {bounded_names(unknown)}"] if unknown else [])
     return " and ".join(parts)

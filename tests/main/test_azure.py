@@ -195,3 +195,13 @@ def test_a_failure_before_the_endpoint_deletes_nothing(specs, tmp_path):
     with pytest.raises(azure.DeploymentError, match="step 'register the model'.*Nothing was created"):
         azure.deploy_v2(None, specs, tmp_path / "r.json", client=client)
     assert "delete" not in client.calls
+
+
+def test_entities_compare_by_their_settings(model_dir, tmp_path):
+    """Notebook 41 compares its hand-built entities with build_v2_specs through _to_dict(): a different
+    setting must show."""
+    one = azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path)
+    again = azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path)
+    two = azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path, instance_count=2)
+    assert one.deployment._to_dict() == again.deployment._to_dict()
+    assert one.deployment._to_dict() != two.deployment._to_dict()

@@ -33,7 +33,7 @@ TRIES: dict[str, dict[str, Any]] = {
     "32_quantization": {"threads": 1, "seq_len": 64},
 
     "40_deploy_local_endpoint": {"workers": 1, "max_batch": 16},
-    "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_DS3_v2", "instance_count": 2},
+    "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_F4s_v2", "instance_count": 3},
 }
 
 #: (notebook, parameter) -> why it is not tried in the tests.
@@ -50,4 +50,5 @@ REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "10_export_pytorch": ({"opset": 6}, "opset"),
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
+    "41_deploy_azureml": ({"instance_count": 0}, "instance_count"),
 }

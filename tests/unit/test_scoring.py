@@ -103,7 +103,7 @@ def test_default_limits_fit_the_model(scorer, fuzz_scorer):
 @pytest.mark.parametrize("value_info, name", [
     (helper.make_tensor_value_info("x", TensorProto.BFLOAT16, ["batch", 2]), r"tensor\(bfloat16\)"),
     (helper.make_tensor_sequence_value_info("x", TensorProto.FLOAT, None), r"seq\(tensor\(float\)\)"),
-    (None, r"map\(int64,double\)"),
+    (None, r"map\(int64,tensor\(double\)\)"),
 ])
 def test_input_types_json_cannot_carry_are_refused_at_load_by_name(tmp_path, value_info, name):
     model = em.identity_model(value_info=value_info) if value_info is not None else em.map_input_model()
