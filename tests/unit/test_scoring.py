@@ -322,3 +322,28 @@ def test_helpers_runtime_uses_this_validator():
 
     assert runtime.validate_inputs is scoring.validate_inputs and runtime.InputError is scoring.InputError
     assert issubclass(scoring.RequestError, runtime.InputError)
+
+
+# -- score.py ------------------------------------------------------------------------------------------
+def test_score_py_loads_the_model_once_and_not_at_import(tmp_path, monkeypatch):
+    """The schema example used to open a second session when the script was imported."""
+    import importlib.util
+
+    em.save(em.two_input_model(), tmp_path)
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path))
+    monkeypatch.delenv("MODEL_FILE", raising=False)
+    loads = []
+
+    class Counting(scoring.OnnxScorer):
+        def __init__(self, *args, **kwargs):
+            loads.append(args[0])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "OnnxScorer", Counting)
+    spec = importlib.util.spec_from_file_location("score_under_test", em.DEPLOY / "score.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert loads == []
+    module.init()
+    assert len(loads) == 1 and module.scorer.describe()["inputs"] == ["features: float32[batch, 3]",
+                                                                    "count: int64[batch, 1]"]
