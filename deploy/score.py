@@ -137,6 +137,8 @@ def run(request):
         document = json.loads(text)
     except ValueError as err:
         return _error(400, f"The body is not valid JSON: {str(err)[:120]}.")
+    except RecursionError:
+        return _error(400, "The body's JSON is nested too deeply to read; an input has at most a few axes.")
     if not isinstance(document, dict) or "inputs" not in document:
         return _error(400, "The body must be a JSON object with an 'inputs' key: {\"inputs\": {\"<input name>\": "
                            "[...]}}.", expected=scorer.describe()["inputs"])

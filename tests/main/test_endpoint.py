@@ -88,6 +88,7 @@ def test_a_bad_request_gets_400_naming_what_was_expected(endpoint, change, match
     (b"[1, 2, 3]", "application/json", 400, "must be a JSON object with an 'inputs' key"),
     (b'{"data": [[1, 2, 3]]}', "application/json", 400, "must be a JSON object with an 'inputs' key"),
     (b'{"inputs": {}, "extra": 1}', "application/json", 400, "Unknown key(s) ['extra'] beside 'inputs'"),
+    (b"[" * 60_000, "application/json", 400, "nested too deeply"),
     (b"features=1,2,3", "text/plain", 415, "Expects Content-Type application/json, got 'text/plain'"),
 ])
 def test_a_malformed_body_gets_a_4xx_naming_the_problem(endpoint, raw, content_type, status, match):
