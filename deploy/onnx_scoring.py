@@ -626,21 +626,47 @@ class OnnxScorer:
                                   f"all inputs together")
         return schema
 
+    def _answer_kind(self) -> tuple[str | None, bool, bool]:
+        """From the declared outputs: the label output's type (or None), a ZipMap output, a 2-D score output."""
+        kinds = [(o.type, _dims(o.shape)) for o in self.session.get_outputs()]
+        label = next((t for t, s in kinds if t in ("tensor(int64)", "tensor(int32)", "tensor(string)") and len(s) == 1),
+                     None)
+        has_map = "map" in self._output_kinds.values()
+        scores = any(t in ("tensor(float)", "tensor(double)") and len(s) == 2 for t, s in kinds)
+        return label, has_map, scores
+
     def output_example(self) -> dict[str, Any]:
         """An example answer, shaped as :meth:`interpret` answers for this model."""
-        kinds = {o.name: (o.type, _dims(o.shape)) for o in self.session.get_outputs()}
-        has_map = any(k == "map" for k in self._output_kinds.values())
-        label_like = any(t in ("tensor(int64)", "tensor(int32)", "tensor(string)") and len(s) == 1
-                         for t, s in kinds.values())
-        score_like = any(t in ("tensor(float)", "tensor(double)") and len(s) == 2 for t, s in kinds.values())
-        if not (has_map or label_like or score_like):
+        label, has_map, scores = self._answer_kind()
+        if not (label or has_map or scores):
             return {"outputs": {n: [0.0] for n in self.outputs}, "inference_ms": 0.1}
-        example: dict[str, Any] = {"predictions": [0], "labels": [self._label(0)], "inference_ms": 0.1}
+        first = "a" if label == "tensor(string)" else 0
+        example: dict[str, Any] = {"predictions": [first], "labels": [self._label(first)], "inference_ms": 0.1}
         if has_map:
-            example["probabilities"] = [{self._label(0): 1.0}]
-        elif score_like:
+            example["probabilities"] = [{str(first): 1.0}]
+        elif scores:
             example["probabilities"] = [[1.0]]
         return example
+
+    def output_schema(self) -> dict[str, Any]:
+        """JSON Schema of the answer :meth:`score` gives for this model (the OpenAPI document's ServiceOutput)."""
+        label, has_map, scores = self._answer_kind()
+        number = {"type": "number"}
+        if not (label or has_map or scores):
+            props: dict[str, Any] = {"outputs": {"type": "object", "required": list(self.outputs),
+                                                 "properties": {n: {"description": "the output as nested arrays"}
+                                                                for n in self.outputs}}}
+        else:
+            kind = {"type": "string"} if label == "tensor(string)" else {"type": "integer"}
+            props = {"predictions": {"type": "array", "items": kind},
+                     "labels": {"type": "array", "items": {"type": "string"}}}
+            if has_map:
+                props["probabilities"] = {"type": "array", "items": {"type": "object", "additionalProperties": number,
+                                                                     "description": "class -> probability"}}
+            elif scores:
+                props["probabilities"] = {"type": "array", "items": {"type": "array", "items": number}}
+        props["inference_ms"] = number
+        return {"type": "object", "required": list(props), "properties": props, "example": self.output_example()}
 
 
 def _depth(value: Any, most: int) -> int:

@@ -91,7 +91,7 @@ def _publish_schema(model: onnx_scoring.OnnxScorer) -> None:
     for part in ("properties", "example"):
         registered_in[part].pop("request", None)
     registered_in.update(required=["inputs"], additionalProperties=False)
-    answer = _Schema(StandardPythonParameterType(model.output_example()).input_to_swagger())
+    answer = _Schema(model.output_schema())
     registered_out = get_output_schema(run)
     if "properties" in registered_out or "items" in registered_out:  # init() ran before in this process
         registered_out.clear()

@@ -140,15 +140,18 @@ def identity_model(elem_type: int | None = None, shape: list | None = None, valu
     return model
 
 
-def zipmap_model():
+def zipmap_model(classes: list[str] | None = None):
     """A scikit-learn logistic regression converted with skl2onnx's defaults: its probabilities output is
-    a ZipMap, a sequence of maps {class: probability}. Returns (model, X, fitted estimator)."""
+    a ZipMap, a sequence of maps {class: probability}. classes: string class names instead of 0, 1, 2.
+    Returns (model, X, fitted estimator)."""
     from skl2onnx import to_onnx
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 4)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1)
+    if classes:
+        y = np.array(classes)[y]
     clf = LogisticRegression(max_iter=200).fit(X, y)
     return to_onnx(clf, X[:1], target_opset={"": 17, "ai.onnx.ml": 3}), X, clf
 

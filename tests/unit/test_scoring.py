@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import jsonschema
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
@@ -162,6 +163,25 @@ def test_a_zipmap_classifier_answers_with_json_objects(tmp_path):
     np.testing.assert_allclose(got, expected, atol=1e-5)
     json.dumps(answer, allow_nan=False)
     assert scorer.output_example()["probabilities"] == [{"0": 1.0}]
+    jsonschema.validate(answer, scorer.output_schema())
+
+
+def test_string_classes_are_predictions_the_schema_allows(tmp_path):
+    model, X, clf = em.zipmap_model(classes=["cat", "dog", "fish"])
+    scorer = scorer_for(model, tmp_path)
+    answer = scorer.score({"X": X[:3].tolist()})
+    assert answer["predictions"] == clf.predict(X[:3]).tolist() and set(answer["probabilities"][0]) == {"cat", "dog", "fish"}
+    jsonschema.validate(answer, scorer.output_schema())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**answer, "predictions": [0, 1, 2]}, scorer.output_schema())
+
+
+def test_every_answer_kind_fits_its_schema(scorer, fuzz_scorer, tmp_path):
+    regression = scorer_for(em.regression_model(), tmp_path)
+    for s, request in ((scorer, good(3)), (fuzz_scorer, {"features": [[0.0] * 3], "count": [[1]], "tokens": [[1, 2]]}),
+                       (regression, {"x": [[1.0, 2.0]]})):
+        jsonschema.validate(s.score(request), s.output_schema())
+        jsonschema.validate(s.output_example(), s.output_schema())
 
 
 def test_a_model_without_classes_returns_its_raw_outputs(tmp_path):
