@@ -147,7 +147,6 @@ def run(request):
         return _error(400, f"Unknown key(s) {onnx_scoring.bounded_names(extra)} beside 'inputs'.")
     try:
         answer = scorer.score(document["inputs"])
-        payload = json.dumps(answer, allow_nan=False)
     except onnx_scoring.RequestError as err:
         return _error(err.status, str(err), expected=scorer.describe()["inputs"])
     except Exception:
@@ -155,6 +154,12 @@ def run(request):
         logger.exception("Scoring failed for request %s", request_id)
         return _error(500, f"Internal error while scoring; the server log has the details (request id "
                            f"{request_id}).")
+    try:
+        payload = json.dumps(answer, allow_nan=False)
+    except ValueError:  # the model's own output: finite inputs can overflow inside it
+        logger.error("Request %s: the model's output holds NaN or infinity", _request_id())
+        return _error(500, "The model's output for this request holds NaN or infinity, which JSON cannot carry "
+                           f"(request id {_request_id()}).")
     return AMLResponse(payload, 200, {"Content-Type": "application/json"})
 
 

@@ -121,6 +121,14 @@ def test_oversized_requests_get_413_and_the_server_stays_healthy(endpoint):
     assert endpoint.post(request(2)).status == 200
 
 
+def test_a_model_output_json_cannot_carry_gets_a_500_that_says_so(tmp_path):
+    em.save(em.regression_model(), tmp_path)  # y = 2 * x summed: float32 overflows for x near its maximum
+    with LocalEndpoint(SCRIPT, tmp_path, log_level="WARNING") as ep:
+        assert ep.post({"inputs": {"x": [[1.0, 2.0]]}}).body["outputs"] == {"y": [6.0]}
+        reply = ep.post({"inputs": {"x": [[3e38, 3e38]]}})
+    assert reply.status == 500 and "holds NaN or infinity, which JSON cannot carry" in reply.body["message"]
+
+
 def test_a_body_over_the_byte_limit_is_refused_before_it_is_read(tmp_path):
     em.save(em.two_input_model(), tmp_path)
     with LocalEndpoint(SCRIPT, tmp_path, env={"MAX_BODY_BYTES": "2000"}, log_level="WARNING") as ep:
