@@ -59,6 +59,8 @@ LABELS_KEY = "labels"
 DEFAULT_MAX_BATCH = 64
 #: Hard ceiling of elements per request when the model would allow more (2**24, 16.7 million).
 ELEMENT_CEILING = 2**24
+#: Largest example (elements) the OpenAPI document and error messages show.
+EXAMPLE_ELEMENTS = 10_000
 #: Largest integer a float64 holds exactly: whole-number floats beyond it are not cast to integers.
 EXACT_FLOAT_INT = 2**53
 
@@ -352,8 +354,7 @@ class OnnxScorer:
         self._where = {s.name: f"input {s.name!r} ({s.describe()})" for s in self.inputs}
         self._names = [s.name for s in self.inputs]
         self._expected_text = "; ".join(s.describe() for s in self.inputs)
-        example = json.dumps({"inputs": sample_inputs(self.inputs)})
-        self._example = example if len(example) <= 200 else example[:120] + "..."
+        self._example_cache: dict[str, Any] | None = None
 
     @staticmethod
     def _input_spec(info: Any) -> InputSpec:
@@ -390,6 +391,23 @@ class OnnxScorer:
             labels = [s.strip() for s in raw.split(",")]
         return [str(label) for label in labels] if isinstance(labels, list) else None
 
+    def example(self) -> dict[str, Any] | None:
+        """A valid request's ``inputs`` (zeros, batch of one, free axes of length 1), built on first use; None
+        when one example holds more than :data:`EXAMPLE_ELEMENTS` elements (too large to show)."""
+        if self._example_cache is None:
+            try:
+                self._example_cache = {"value": sample_inputs(self.inputs, most=EXAMPLE_ELEMENTS)}
+            except ValueError:
+                self._example_cache = {"value": None}
+        return self._example_cache["value"]
+
+    def _example_text(self) -> str:
+        example = self.example()
+        if example is None:
+            return "(one example is too large to show)"
+        text = json.dumps({"inputs": example})
+        return text if len(text) <= 200 else text[:120] + "..."
+
     def describe(self) -> dict[str, Any]:
         """What the endpoint expects and returns, for logs and for error messages."""
         return {"model": self.name, "inputs": [s.describe() for s in self.inputs], "outputs": self.outputs,
@@ -407,7 +425,7 @@ class OnnxScorer:
         """
         if not isinstance(inputs, dict):
             raise RequestError(f"'inputs' must be a JSON object mapping input names to arrays, got "
-                               f"{type(inputs).__name__}; expected {self._expected()}, for example {self._example}")
+                               f"{type(inputs).__name__}; expected {self._expected()}, for example {self._example_text()}")
         problems = _name_problems(self._names, list(inputs))
         if problems:
             raise RequestError(f"{problems}; the model expects exactly {self._names} ({self._expected()}).")
@@ -597,8 +615,12 @@ class OnnxScorer:
         props = {}
         for spec in self.inputs:
             props[spec.name] = self._array_schema(spec)
-        return {"type": "object", "properties": props, "required": list(self._names), "additionalProperties": False,
-                "example": sample_inputs(self.inputs)}
+        schema = {"type": "object", "properties": props, "required": list(self._names), "additionalProperties": False,
+                  "example": self.example()}
+        if schema["example"] is None:
+            schema["description"] = (f"No example: one example holds more than {EXAMPLE_ELEMENTS:,} elements "
+                                     f"({self._expected()}).")
+        return schema
 
     def _array_schema(self, spec: InputSpec) -> dict[str, Any]:
         dtype = np.dtype(spec.dtype)

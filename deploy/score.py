@@ -91,6 +91,8 @@ def _publish_schema(model: onnx_scoring.OnnxScorer) -> None:
     for part in ("properties", "example"):
         registered_in[part].pop("request", None)
     registered_in.update(required=["inputs"], additionalProperties=False)
+    if registered_in["example"].get("inputs") is None:  # too large to show: no example rather than a wrong one
+        registered_in.pop("example")
     answer = _Schema(model.output_schema())
     registered_out = get_output_schema(run)
     if "properties" in registered_out or "items" in registered_out:  # init() ran before in this process

@@ -129,6 +129,18 @@ def test_a_model_output_json_cannot_carry_gets_a_500_that_says_so(tmp_path):
     assert reply.status == 500 and "holds NaN or infinity, which JSON cannot carry" in reply.body["message"]
 
 
+def test_a_large_input_is_served_and_documented_without_an_example(tmp_path):
+    from onnx import TensorProto
+
+    em.save(em.identity_model(TensorProto.FLOAT, ["batch", 3, 120, 120]), tmp_path)
+    with LocalEndpoint(SCRIPT, tmp_path, env={"MAX_BATCH": "2"}, log_level="WARNING") as ep:
+        service_input = ep.swagger()["definitions"]["ServiceInput"]
+        reply = ep.post({"inputs": {"x": [[[[0.25] * 120] * 120] * 3]}})
+    assert "example" not in service_input
+    assert "No example" in service_input["properties"]["inputs"]["description"]
+    assert reply.status == 200 and reply.body["outputs"]["y"][0][1][0][0] == 0.25
+
+
 def test_a_body_over_the_byte_limit_is_refused_before_it_is_read(tmp_path):
     em.save(em.two_input_model(), tmp_path)
     with LocalEndpoint(SCRIPT, tmp_path, env={"MAX_BODY_BYTES": "2000"}, log_level="WARNING") as ep:

@@ -123,6 +123,17 @@ def test_a_huge_declared_dimension_is_refused_at_load_without_allocating(tmp_pat
         scoring.sample_inputs([scoring.InputSpec("x", np.float32, ("batch", 10**12))])
 
 
+def test_a_large_fixed_input_is_served_without_an_example(tmp_path):
+    scorer = scorer_for(em.identity_model(TensorProto.FLOAT, ["batch", 3, 120, 120]), tmp_path)  # 43,200 per image
+    assert scorer.example() is None
+    schema = scorer.input_schema()
+    assert schema["example"] is None and "No example: one example holds more than 10,000 elements" in schema["description"]
+    image = [[[0.5] * 120] * 120] * 3
+    assert scorer.score({"x": [image]})["outputs"]["y"][0][2][119][119] == 0.5
+    with pytest.raises(scoring.RequestError, match="too large to show"):
+        scorer.parse([image])
+
+
 def test_a_model_whose_example_exceeds_a_configured_cap_is_refused(tmp_path):
     with pytest.raises(scoring.UnsupportedModelError, match="over the request cap of 3 elements"):
         scorer_for(em.identity_model(TensorProto.FLOAT, ["batch", 4]), tmp_path, limits=scoring.Limits(max_elements=3))
