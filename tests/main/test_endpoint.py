@@ -1,7 +1,9 @@
 """The local endpoint: the real Azure ML inference server (azmlinfsrv) with deploy/score.py, on 127.0.0.1.
 
 One server (2 workers) serves a tiny two-input model for the whole module; the init-failure, limit and
-fuzzer tests start their own. Loads are bounded to a few seconds, the fuzzer by an example count and time.
+fuzzer tests start their own. Loads are bounded by request counts and waits by conditions (with deadlines),
+not by fixed times, so a busy machine slows the tests without failing them; the fuzzer is bounded by an
+example count.
 """
 
 from __future__ import annotations
@@ -157,9 +159,8 @@ def test_an_internal_failure_gets_500_with_no_internals_and_a_log_line(endpoint)
     message = reply.body["message"]
     assert "Internal error while scoring" in message and reply.headers["x-request-id"] in message
     assert not any(word in message for word in ("Gather", "onnxruntime", "Traceback", "indices"))
-    time.sleep(0.2)
-    log = endpoint.log()
-    assert f"Scoring failed for request {reply.headers['x-request-id']}" in log and "Traceback" in log
+    line = f"Scoring failed for request {reply.headers['x-request-id']}"
+    assert _wait_for(lambda: line in endpoint.log() and "Traceback" in endpoint.log()), endpoint.log_tail()
 
 
 def test_the_openapi_document_describes_the_models_inputs(endpoint):
@@ -175,18 +176,25 @@ def test_the_openapi_document_describes_the_models_inputs(endpoint):
                                                                        "inference_ms"}
 
 
-def _load(endpoint, clients, seconds, results, stop=None):
+def _wait_for(condition, timeout=30.0):
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; returns whether it held."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _load(endpoint, clients, requests_each, results):
     def client(k):
-        i = 0
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not (stop and stop.is_set()):
+        for i in range(requests_each):
             body = request(1 + (i % 3), seed=1000 * k + i)
             try:
                 reply = endpoint.post(body)
                 results.append((reply.status, reply.body.get("predictions") if reply.ok else None, expected(body)))
             except OSError as err:
                 results.append((type(err).__name__, None, None))
-            i += 1
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     for t in threads:
@@ -196,9 +204,9 @@ def _load(endpoint, clients, seconds, results, stop=None):
 
 def test_answers_stay_correct_under_concurrent_clients(endpoint):
     results: list = []
-    for t in _load(endpoint, clients=8, seconds=2.0, results=results):
+    for t in _load(endpoint, clients=8, requests_each=10, results=results):
         t.join()
-    assert len(results) > 50
+    assert len(results) == 80
     assert all(status == 200 for status, _, _ in results), {s for s, _, _ in results}
     assert all(got == want for _, got, want in results)
 
@@ -206,8 +214,8 @@ def test_answers_stay_correct_under_concurrent_clients(endpoint):
 def test_the_server_recovers_when_a_worker_is_killed_mid_load(endpoint):
     before = endpoint.worker_pids()
     results: list = []
-    threads = _load(endpoint, clients=4, seconds=3.0, results=results)
-    time.sleep(1.0)
+    threads = _load(endpoint, clients=4, requests_each=40, results=results)
+    assert _wait_for(lambda: len(results) >= 20)  # mid-load: a quarter of the requests answered
     os.kill(before[0], signal.SIGKILL)
     for t in threads:
         t.join()
@@ -216,9 +224,7 @@ def test_the_server_recovers_when_a_worker_is_killed_mid_load(endpoint):
     print(f"worker killed mid-load: {len(failed)} failed of {len(results)} requests")
     assert not wrong
     assert len(failed) <= 4, failed  # at most the requests in flight on the killed worker
-    deadline = time.monotonic() + 30
-    while len(endpoint.worker_pids()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    _wait_for(lambda: len(endpoint.worker_pids()) == 2 and before[0] not in endpoint.worker_pids())
     after = endpoint.worker_pids()
     assert len(after) == 2 and before[0] not in after, (before, after)
     body = request(3)
@@ -246,9 +252,20 @@ def test_stop_leaves_no_process_behind(tmp_path):
     ep = LocalEndpoint(SCRIPT, folder, port=free_port()).start()
     pids = [ep.process.pid, *ep.worker_pids()]
     ep.stop()
-    time.sleep(0.3)
-    alive = [p for p in pids if Path(f"/proc/{p}").exists() and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
-    assert not alive and not ep.healthy()
+
+    def alive():
+        running = []
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+            except OSError:  # gone
+                continue
+            if state != "Z":
+                running.append(pid)
+        return running
+
+    assert _wait_for(lambda: not alive(), timeout=10), alive()
+    assert not ep.healthy()
 
 
 @pytest.mark.parametrize("generator", ["python", "wrk"])
