@@ -363,6 +363,10 @@ class OnnxScorer:
                 f"Input {info.name!r} has type {info.type}, which a JSON request cannot carry (this scoring script "
                 f"accepts tensors of {', '.join(sorted(t[7:-1] for t in ONNX_TO_NUMPY))}): serve a model whose "
                 "inputs are such tensors, e.g. cast bfloat16 inside the model.")
+        if not info.shape:
+            raise UnsupportedModelError(
+                f"Input {info.name!r} is a scalar or has no declared shape, which this scoring script cannot check: "
+                "declare its shape in the model (a batch axis first), or fold a constant input into the model.")
         return InputSpec(info.name, ONNX_TO_NUMPY[info.type], _dims(info.shape))
 
     def _sized_limits(self, limits: Limits) -> Limits:
@@ -449,8 +453,6 @@ class OnnxScorer:
         if not isinstance(value, list):
             raise RequestError(f"{where}: expected a nested JSON array, got {type(value).__name__}.")
         rank = len(spec.shape)
-        if rank == 0:
-            raise RequestError(f"{where}: a scalar input is not supported by this endpoint.")
         level: list[Any] = [value]
         shape: list[int] = []
         for axis, want in enumerate(spec.shape):

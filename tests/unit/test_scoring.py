@@ -112,6 +112,13 @@ def test_input_types_json_cannot_carry_are_refused_at_load_by_name(tmp_path, val
         scorer_for(model, tmp_path)
 
 
+@pytest.mark.parametrize("shape", [[], None], ids=["scalar", "no-shape"])
+def test_a_scalar_or_shapeless_input_is_refused_at_load(tmp_path, shape):
+    model = em.identity_model(value_info=helper.make_tensor_value_info("x", TensorProto.FLOAT, shape))
+    with pytest.raises(scoring.UnsupportedModelError, match="Input 'x' is a scalar or has no declared shape"):
+        scorer_for(model, tmp_path)
+
+
 def test_a_huge_declared_dimension_is_refused_at_load_without_allocating(tmp_path):
     model = em.identity_model(TensorProto.FLOAT, ["batch", 10**12])
     start = time.perf_counter()
