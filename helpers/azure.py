@@ -37,11 +37,15 @@ __all__ = [
     "load_v2_yaml",
     "build_v1_config",
     "deploy_v2",
+    "DeploymentError",
     "write_request_file",
 ]
 
-#: An Azure ML base image (Ubuntu 22.04, conda) for custom inference environments.
-BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
+#: An Azure ML base image (Ubuntu 22.04, conda) for custom inference environments, pinned to a dated tag so a
+#: rebuild gets the same image (``:latest`` moves). Newer tags: https://mcr.microsoft.com/v2/azureml/
+#: openmpi4.1.0-ubuntu22.04/tags/list (not reachable from the test machine; this tag appears in public
+#: Dockerfiles built on it).
+BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20250601.v1"
 
 #: What the scoring script needs in the cloud: the same versions the local endpoint runs with.
 SERVING_PACKAGES = {
@@ -248,31 +252,78 @@ def build_v1_config(code_dir: str | os.PathLike[str], base_image: str = BASE_IMA
     return {"environment": env, "inference_config": inference_config, "deployment_config": aci}
 
 
-def deploy_v2(config: str | os.PathLike[str], specs: V2Specs, request_file: str | os.PathLike[str],
-              cleanup: bool = True) -> dict[str, Any]:  # pragma: no cover - needs an Azure subscription
+class DeploymentError(RuntimeError):
+    """A real deployment failed; the message says which step, what was cleaned up, and what is left."""
+
+
+def deploy_v2(config: str | os.PathLike[str] | None, specs: V2Specs, request_file: str | os.PathLike[str],
+              cleanup: bool = True, client: Any = None) -> dict[str, Any]:
     """Deploy for real: register, create endpoint and deployment, route traffic, invoke, read logs, clean up.
 
     config: the workspace config.json (see :func:`find_workspace_config`). Credentials come from
     ``DefaultAzureCredential`` (``az login``, a managed identity or environment variables); nothing is
     asked interactively. Takes 10-20 minutes and costs money while the deployment exists.
-    """
-    from azure.ai.ml import MLClient
-    from azure.identity import DefaultAzureCredential
+    client: an ``MLClient`` to use instead (the tests pass a fake one).
 
-    ml_client = MLClient.from_config(credential=DefaultAzureCredential(), path=str(config))
-    model = ml_client.models.create_or_update(specs.model)
-    environment = ml_client.environments.create_or_update(specs.environment)
-    ml_client.online_endpoints.begin_create_or_update(specs.endpoint).result()
-    deployment = specs.deployment
-    deployment.model, deployment.environment = model.id, environment.id
-    ml_client.online_deployments.begin_create_or_update(deployment).result()
-    endpoint = ml_client.online_endpoints.get(specs.endpoint.name)
-    endpoint.traffic = {deployment.name: 100}
-    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
-    answer = ml_client.online_endpoints.invoke(endpoint_name=endpoint.name, deployment_name=deployment.name,
-                                               request_file=str(request_file))
-    logs = ml_client.online_deployments.get_logs(name=deployment.name, endpoint_name=endpoint.name, lines=50)
-    result = {"scoring_uri": endpoint.scoring_uri, "answer": json.loads(answer), "logs": logs}
+    If a step fails once the endpoint may exist, the endpoint (and its deployments) is deleted before the
+    error is raised; :class:`DeploymentError` names the failed step and what is left: the registered model
+    and environment versions (free to keep) and, if the delete failed too, the endpoint with the command
+    that deletes it.
+    """
+    if client is None:  # pragma: no cover - needs an Azure subscription
+        from azure.ai.ml import MLClient
+        from azure.identity import DefaultAzureCredential
+
+        client = MLClient.from_config(credential=DefaultAzureCredential(), path=str(config))
+    name, deployment = specs.endpoint.name, specs.deployment
+    step = "register the model"
+    endpoint_may_exist = False
+    try:
+        model = client.models.create_or_update(specs.model)
+        step = "register the environment"
+        environment = client.environments.create_or_update(specs.environment)
+        step = "create the endpoint"
+        endpoint_may_exist = True  # a create that fails half-way can leave it behind
+        client.online_endpoints.begin_create_or_update(specs.endpoint).result()
+        step = "create the deployment"
+        deployment.model, deployment.environment = model.id, environment.id
+        client.online_deployments.begin_create_or_update(deployment).result()
+        step = "route traffic"
+        endpoint = client.online_endpoints.get(name)
+        endpoint.traffic = {deployment.name: 100}
+        client.online_endpoints.begin_create_or_update(endpoint).result()
+        step = "invoke the endpoint"
+        answer = client.online_endpoints.invoke(endpoint_name=name, deployment_name=deployment.name,
+                                                request_file=str(request_file))
+        step = "read the logs"
+        logs = client.online_deployments.get_logs(name=deployment.name, endpoint_name=name, lines=50)
+        result = {"scoring_uri": endpoint.scoring_uri, "answer": json.loads(answer), "logs": logs}
+    except Exception as err:
+        left = _registered_left(specs) if step != "register the model" else "Nothing was created."
+        if endpoint_may_exist:
+            left = _delete_endpoint(client, name) + " " + left
+        raise DeploymentError(f"Deploying failed at step '{step}': {type(err).__name__}: {str(err)[:500]}. "
+                              f"{left}") from err
     if cleanup:
-        ml_client.online_endpoints.begin_delete(name=endpoint.name).result()
+        gone = _delete_endpoint(client, name)
+        if "still exists" in gone:
+            raise DeploymentError(f"The deployment worked, but cleaning up failed. {gone}")
     return result
+
+
+def _registered_left(specs: V2Specs) -> str:
+    return (f"Left registered (no cost): model {specs.model.name}:{specs.model.version} and environment "
+            f"{specs.environment.name}:{specs.environment.version}; remove them with `az ml model archive --name "
+            f"{specs.model.name} --version {specs.model.version}` and `az ml environment archive --name "
+            f"{specs.environment.name} --version {specs.environment.version}`.")
+
+
+def _delete_endpoint(client: Any, name: str) -> str:
+    """Delete the endpoint (and its deployments); say what happened, and the command if it is still there."""
+    try:
+        client.online_endpoints.begin_delete(name=name).result()
+    except Exception as err:  # noqa: BLE001 - reported to the caller, with what to do
+        return (f"The endpoint {name!r} still exists and costs money while its deployment runs (deleting it "
+                f"failed: {type(err).__name__}: {str(err)[:200]}); delete it with `az ml online-endpoint delete "
+                f"--name {name} --yes`.")
+    return f"The endpoint {name!r} and its deployments were deleted."

@@ -37,6 +37,7 @@ TARGETS = {"rps_8_clients": 1000.0, "p99_ms_8_clients": 20.0, "errors": 0, "p50_
 _LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+[[HEADERS]]
 wrk.body = [[BODY]]
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -100,10 +101,13 @@ def in_process_latency(model_dir: Path, body: dict[str, Any], repeats: int = 200
             "score_p50_ms": float(np.median(times_score) * 1e3)}
 
 
-def wrk_load(url: str, body: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
-    """Drive ``url`` with wrk: ``clients`` connections for ``seconds``; latencies in ms."""
+def wrk_load(url: str, body: dict[str, Any], clients: int, seconds: float,
+             headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """Drive ``url`` with wrk: ``clients`` connections for ``seconds``; latencies in ms. headers: sent too
+    (``LocalEndpoint.auth_headers``)."""
+    extra = "\n".join(f'wrk.headers[{json.dumps(k)}] = {json.dumps(v)}' for k, v in (headers or {}).items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(_LUA.replace("[[BODY]]", "[==[" + json.dumps(body) + "]==]"))
+        f.write(_LUA.replace("[[BODY]]", "[==[" + json.dumps(body) + "]==]").replace("[[HEADERS]]", extra))
         script = f.name
     try:
         threads = max(1, min(clients, 2))
@@ -122,8 +126,10 @@ def wrk_load(url: str, body: dict[str, Any], clients: int, seconds: float) -> di
             "p999_ms": raw["p999"] / 1e3, "max_ms": raw["max"] / 1e3}
 
 
-def python_load(url: str, body: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
-    """The same measurement with Python threads (http.client); slower than wrk, so it may be the bottleneck."""
+def python_load(url: str, body: dict[str, Any], clients: int, seconds: float,
+                headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The same measurement with Python threads (http.client); slower than wrk, so it may be the bottleneck.
+    headers: sent with every request (``LocalEndpoint.auth_headers``)."""
     import numpy as np
 
     host, port = url.split("//")[1].split("/")[0].split(":")
@@ -139,7 +145,7 @@ def python_load(url: str, body: dict[str, Any], clients: int, seconds: float) ->
             t = time.perf_counter()
             try:
                 conn = http.client.HTTPConnection(host, int(port), timeout=5)
-                conn.request("POST", "/score", payload, {"Content-Type": "application/json"})
+                conn.request("POST", "/score", payload, {"Content-Type": "application/json", **(headers or {})})
                 ok = conn.getresponse().status == 200
                 conn.close()
             except OSError:
@@ -220,10 +226,10 @@ def run_load(workers: int = 2, clients: tuple[int, ...] = (1, 8), seconds: float
             check = ep.post(body)
             if check.status != 200:
                 raise RuntimeError(f"The endpoint answered {check.status}: {check.body}")
-            drive(ep.scoring_uri, body, 2, 1.0)  # warm up both workers
+            drive(ep.scoring_uri, body, 2, 1.0, ep.auth_headers)  # warm up both workers
             for n in clients:
                 cpu = ep.cpu_seconds()
-                run = {"server": mode, **drive(ep.scoring_uri, body, n, seconds)}
+                run = {"server": mode, **drive(ep.scoring_uri, body, n, seconds, ep.auth_headers)}
                 run["server_cpu_ms_per_request"] = (ep.cpu_seconds() - cpu) * 1e3 / max(run["requests"], 1)
                 runs.append(run)
     load_after = os.getloadavg()

@@ -33,20 +33,33 @@ __all__ = [
     "make_two_io_model",
 ]
 
+# -- the input validator: one implementation, in deploy/onnx_scoring.py ------------------------------
+# The scoring folder must deploy on its own (numpy and onnxruntime only), so the validator lives there
+# and this module loads that file by path; the endpoint and the workbook check inputs with the same code.
+def _load_scoring() -> Any:
+    import importlib.util
+    import sys
+
+    if "onnx_scoring" in sys.modules:
+        return sys.modules["onnx_scoring"]
+    path = Path(__file__).resolve().parent.parent / "deploy" / "onnx_scoring.py"
+    spec = importlib.util.spec_from_file_location("onnx_scoring", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["onnx_scoring"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_scoring = _load_scoring()
 #: ONNX Runtime's type strings and the numpy dtype each needs.
-ONNX_TO_NUMPY = {
-    "tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16,
-    "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int16)": np.int16, "tensor(int8)": np.int8,
-    "tensor(uint8)": np.uint8, "tensor(uint16)": np.uint16, "tensor(uint32)": np.uint32,
-    "tensor(uint64)": np.uint64, "tensor(bool)": np.bool_, "tensor(string)": np.str_,
-}
+ONNX_TO_NUMPY = _scoring.ONNX_TO_NUMPY
+#: A feed does not fit the model's declared inputs (name, dtype, rank or a fixed dimension).
+InputError = _scoring.InputError
+validate_inputs = _scoring.validate_inputs
+_shape_text = _scoring._shape_text
 
 _OPT_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
                "all": "ORT_ENABLE_ALL"}
-
-
-class InputError(ValueError):
-    """A feed does not fit the model's declared inputs (name, dtype, rank or a fixed dimension)."""
 
 
 def make_session(
@@ -104,61 +117,6 @@ def make_session(
     elif isinstance(model, (str, os.PathLike)):
         model = str(model)
     return ort.InferenceSession(model, sess_options=opts, providers=list(providers))
-
-
-def _shape_text(shape: Sequence[Any]) -> str:
-    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
-
-
-def validate_inputs(session: Any, feeds: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Check ``feeds`` against the session's inputs; return them as arrays or raise :class:`InputError`.
-
-    Checks, in order: unknown names, missing inputs, dtype, rank, and every fixed dimension
-    (symbolic ones such as ``batch`` accept any size). The message names the input, what the model
-    declares, what arrived, and how to fix it. Nothing is cast silently.
-    """
-    if not isinstance(feeds, Mapping):
-        raise InputError(
-            f"Pass the inputs as a dict {{input name: array}}, not {type(feeds).__name__}; "
-            f"this model's inputs are {[i.name for i in session.get_inputs()]}."
-        )
-    declared = {i.name: i for i in session.get_inputs()}
-    unknown = sorted(set(feeds) - set(declared))
-    missing = [n for n in declared if n not in feeds]
-    if unknown or missing:
-        expected = "; ".join(f"{n}: {i.type} {_shape_text(i.shape)}" for n, i in declared.items())
-        parts = []
-        if missing:
-            parts.append(f"missing input(s) {missing}")
-        if unknown:
-            parts.append(f"unknown input(s) {unknown}")
-        raise InputError(f"{' and '.join(parts).capitalize()}. The model expects {expected}. "
-                         "Feed one array per expected name.")
-    out = {}
-    for name, meta in declared.items():
-        value = feeds[name]
-        arr = value if isinstance(value, np.ndarray) else np.asarray(value)
-        want = ONNX_TO_NUMPY.get(meta.type)
-        if want is not None and arr.dtype.type is not np.dtype(want).type and not (
-                want is np.str_ and arr.dtype.kind in "UO"):
-            raise InputError(
-                f"Input {name!r} expects {meta.type} (numpy {np.dtype(want).name}) with shape "
-                f"{_shape_text(meta.shape)}, but got {arr.dtype} with shape {list(arr.shape)}. "
-                f"Convert it first: x.astype(np.{np.dtype(want).name})."
-            )
-        if len(meta.shape) != arr.ndim:
-            raise InputError(
-                f"Input {name!r} expects rank {len(meta.shape)} {_shape_text(meta.shape)}, but got rank "
-                f"{arr.ndim} with shape {list(arr.shape)}. Reshape it, e.g. add the batch axis with x[None]."
-            )
-        for axis, (dim, got) in enumerate(zip(meta.shape, arr.shape)):
-            if isinstance(dim, int) and dim > 0 and dim != got:
-                raise InputError(
-                    f"Input {name!r} expects shape {_shape_text(meta.shape)}, but axis {axis} has size {got} "
-                    f"(shape {list(arr.shape)}). Only symbolic dimensions may vary."
-                )
-        out[name] = arr
-    return out
 
 
 class Session:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -123,6 +125,9 @@ class LocalEndpoint:
     env: extra environment variables for the server (e.g. ``{"MAX_BATCH": "32"}``).
     start_timeout: seconds to wait for the health probe before giving up with the log's tail.
     log_level: the server's log level; ``"WARNING"`` drops the two log lines per request (load tests).
+    key: the key requests must send as ``Authorization: Bearer <key>`` (``ENDPOINT_KEY`` for score.py, which
+        checks it because the local server checks none; Azure's endpoint checks its own keys). Default: a
+        random key; ``""`` turns the check off. :meth:`request` sends it.
 
     >>> ep = LocalEndpoint("deploy/score.py", "build/models/endpoint", workers=2)   # doctest: +SKIP
     >>> ep.start(); ep.post({"inputs": {...}}); ep.stop()                         # doctest: +SKIP
@@ -137,6 +142,7 @@ class LocalEndpoint:
         env: dict[str, str] | None = None,
         start_timeout: float = 60.0,
         log_level: str = "INFO",
+        key: str | None = None,
     ):
         self.script = Path(script).resolve()
         self.model_dir = Path(model_dir).resolve()
@@ -149,6 +155,7 @@ class LocalEndpoint:
         self.env = dict(env or {})
         self.start_timeout = start_timeout
         self.log_level = log_level
+        self.key = secrets.token_urlsafe(16) if key is None else key
         self.process: subprocess.Popen | None = None
         self.log_path: Path | None = None
         self._log_file = None
@@ -171,6 +178,17 @@ class LocalEndpoint:
         """The OpenAPI document the server builds from the script's inference-schema decorators."""
         return f"{self.url}/swagger.json"
 
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """``{"Authorization": "Bearer <key>"}`` (empty when the key check is off)."""
+        return {"Authorization": f"Bearer {self.key}"} if self.key else {}
+
+    @property
+    def command(self) -> str:
+        """The ``azmlinfsrv`` command this endpoint runs (the helper runs its entry point bound to 127.0.0.1)."""
+        return shlex.join(["azmlinfsrv", "--entry_script", str(self.script), "--model_dir", str(self.model_dir),
+                           "--port", str(self.port), "--worker_count", str(self.workers)])
+
     # -- life cycle ---------------------------------------------------------------------------------
     def start(self, wait: bool = True) -> LocalEndpoint:
         """Start the server and wait until ``GET /`` answers ``Healthy``; raises :class:`EndpointError`
@@ -184,7 +202,8 @@ class LocalEndpoint:
 
         self.log_path = build_dir("logs") / f"azmlinfsrv-{self.port}.log"
         self._log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        env = {**os.environ, "AZUREML_LOG_LEVEL": self.log_level, "PYTHONUNBUFFERED": "1", **self.env}
+        env = {**os.environ, "AZUREML_LOG_LEVEL": self.log_level, "PYTHONUNBUFFERED": "1", "ENDPOINT_KEY": self.key,
+               **self.env}
         env.pop("AZUREML_MODEL_DIR", None)  # --model_dir sets it
         if self.log_level.upper() != "INFO":
             self._app_root = self._logging_root(self.log_level.upper())
@@ -322,8 +341,10 @@ class LocalEndpoint:
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None, timeout: float = 30.0) -> Reply:
-        """One HTTP request to the endpoint; any status comes back as a :class:`Reply` (no exception)."""
-        req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
+        """One HTTP request to the endpoint; any status comes back as a :class:`Reply` (no exception).
+        The key goes along unless ``headers`` names its own ``Authorization``."""
+        req = urllib.request.Request(self.url + path, data=body, method=method,
+                                     headers={**self.auth_headers, **(headers or {})})
         start = time.perf_counter()
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -37,11 +40,34 @@ def test_v2_specs_write_yaml_that_the_sdk_loaders_accept(model_dir, tmp_path):
     assert loaded["environment"].image == azure.BASE_IMAGE
 
 
-def test_conda_file_pins_the_serving_packages(tmp_path):
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _locked_versions() -> dict[str, str]:
+    lines = (ROOT / "requirements" / "main.lock.txt").read_text().splitlines()
+    return {m.group(1).lower(): m.group(2) for m in (re.match(r"([A-Za-z0-9_.-]+)==([^\s;]+)", line) for line in lines) if m}
+
+
+def test_conda_file_pins_what_the_local_endpoint_was_tested_with(tmp_path):
+    """The cloud environment gets the versions of requirements/main.lock.txt, not a list of its own."""
+    locked = _locked_versions()
     text = azure.write_conda_file(tmp_path / "conda.yml").read_text()
-    for name, version in azure.SERVING_PACKAGES.items():
-        assert f"- {name}=={version}" in text
+    pins = dict(re.findall(r"- ([A-Za-z0-9_.-]+)==(\S+)", text))
+    assert set(pins) == {"onnxruntime", "numpy", "azureml-inference-server-http", "inference-schema"}
+    differ = {name: (version, locked.get(name.lower())) for name, version in pins.items()
+              if locked.get(name.lower()) != version}
+    assert not differ, f"conda.yml pins differ from requirements/main.lock.txt: {differ}"
     assert "python=3.11" in text
+
+
+def test_the_lock_comparison_can_fail(tmp_path, monkeypatch):
+    monkeypatch.setitem(azure.SERVING_PACKAGES, "numpy", "1.0.0")
+    with pytest.raises(AssertionError, match="differ from requirements/main.lock.txt"):
+        test_conda_file_pins_what_the_local_endpoint_was_tested_with(tmp_path)
+
+
+def test_the_base_image_is_pinned_to_a_dated_tag():
+    assert re.fullmatch(r"mcr\.microsoft\.com/azureml/[\w.-]+:\d{8}\.v\d+", azure.BASE_IMAGE), azure.BASE_IMAGE
 
 
 def test_a_broken_deployment_yaml_is_refused_by_the_loader(model_dir, tmp_path):
@@ -51,7 +77,7 @@ def test_a_broken_deployment_yaml_is_refused_by_the_loader(model_dir, tmp_path):
     paths = azure.write_v2_yaml(specs, tmp_path)
     text = paths["deployment"].read_text().replace("instance_count: 1", "instance_count: many")
     paths["deployment"].write_text(text)
-    with pytest.raises((MarshmallowError, Exception), match="instance_count|Not a valid integer"):
+    with pytest.raises(MarshmallowError, match=r'"instance_count": \[\s*"Not a valid integer\."'):
         azure.load_v2_yaml({"deployment": paths["deployment"]})
 
 
@@ -94,3 +120,88 @@ def test_the_v1_to_v2_table_covers_every_step():
     tasks = [row["task"] for row in azure.V1_TO_V2]
     for task in ("connect", "register the model", "environment", "deploy", "call it", "logs", "clean up"):
         assert task in tasks
+
+
+class _Poller:
+    def __init__(self, fail: Exception | None = None):
+        self.fail = fail
+
+    def result(self):
+        if self.fail:
+            raise self.fail
+
+
+class FakeClient:
+    """Just enough of ``MLClient`` for deploy_v2; records calls and fails where told."""
+
+    def __init__(self, fail_at: str | None = None, delete_fails: bool = False):
+        self.calls: list[str] = []
+        self.fail_at, self.delete_fails = fail_at, delete_fails
+        self.models = SimpleNamespace(create_or_update=lambda m: self._do("model", SimpleNamespace(id="model-id")))
+        self.environments = SimpleNamespace(create_or_update=lambda e: self._do("environment", SimpleNamespace(id="env-id")))
+        self.online_endpoints = SimpleNamespace(
+            begin_create_or_update=lambda e: self._poll("endpoint"),
+            get=lambda name: SimpleNamespace(name=name, scoring_uri="https://x/score", traffic={}),
+            invoke=lambda **kw: self._do("invoke", '{"predictions": [1]}'),
+            begin_delete=lambda name: self._poll("delete", RuntimeError("forbidden") if self.delete_fails else None))
+        self.online_deployments = SimpleNamespace(
+            begin_create_or_update=lambda d: self._poll("deployment"),
+            get_logs=lambda **kw: self._do("logs", "log lines"))
+
+    def _do(self, step, value):
+        self.calls.append(step)
+        if step == self.fail_at:
+            raise RuntimeError(f"{step} failed")
+        return value
+
+    def _poll(self, step, fail=None):
+        self.calls.append(step)
+        return _Poller(RuntimeError(f"{step} failed") if step == self.fail_at else fail)
+
+
+@pytest.fixture()
+def specs(model_dir, tmp_path):
+    return azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path, endpoint_name="toy-endpoint")
+
+
+def test_deploy_v2_runs_every_step_and_cleans_up(specs, tmp_path):
+    client = FakeClient()
+    result = azure.deploy_v2(None, specs, tmp_path / "r.json", client=client)
+    assert result["answer"] == {"predictions": [1]} and client.calls[-1] == "delete"
+    assert client.calls == ["model", "environment", "endpoint", "deployment", "endpoint", "invoke", "logs", "delete"]
+
+
+@pytest.mark.parametrize("fail_at, step", [("deployment", "create the deployment"), ("invoke", "invoke the endpoint"),
+                                           ("endpoint", "create the endpoint")])
+def test_a_failure_after_the_endpoint_exists_deletes_it_and_says_what_is_left(specs, tmp_path, fail_at, step):
+    client = FakeClient(fail_at=fail_at)
+    with pytest.raises(azure.DeploymentError) as info:
+        azure.deploy_v2(None, specs, tmp_path / "r.json", client=client)
+    message = str(info.value)
+    assert client.calls[-1] == "delete"
+    assert f"failed at step '{step}'" in message and "The endpoint 'toy-endpoint' and its deployments were deleted" in message
+    assert "model digits-cnn:1 and environment onnx-endpoint:1" in message and "az ml model archive" in message
+
+
+def test_a_failed_cleanup_names_the_endpoint_and_the_command_that_deletes_it(specs, tmp_path):
+    client = FakeClient(fail_at="deployment", delete_fails=True)
+    with pytest.raises(azure.DeploymentError, match=r"'toy-endpoint' still exists .* `az ml online-endpoint delete "
+                                                    r"--name toy-endpoint --yes`"):
+        azure.deploy_v2(None, specs, tmp_path / "r.json", client=client)
+
+
+def test_a_failure_before_the_endpoint_deletes_nothing(specs, tmp_path):
+    client = FakeClient(fail_at="model")
+    with pytest.raises(azure.DeploymentError, match="step 'register the model'.*Nothing was created"):
+        azure.deploy_v2(None, specs, tmp_path / "r.json", client=client)
+    assert "delete" not in client.calls
+
+
+def test_entities_compare_by_their_settings(model_dir, tmp_path):
+    """Notebook 41 compares its hand-built entities with build_v2_specs through _to_dict(): a different
+    setting must show."""
+    one = azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path)
+    again = azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path)
+    two = azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path, instance_count=2)
+    assert one.deployment._to_dict() == again.deployment._to_dict()
+    assert one.deployment._to_dict() != two.deployment._to_dict()

@@ -1,14 +1,19 @@
 """The local endpoint: the real Azure ML inference server (azmlinfsrv) with deploy/score.py, on 127.0.0.1.
 
-One server (2 workers) serves a tiny two-input model for the whole module; the init-failure test starts
-its own. Loads are bounded to a few seconds.
+One server (2 workers) serves a tiny two-input model for the whole module; the init-failure, limit and
+fuzzer tests start their own. Loads are bounded by request counts and waits by conditions (with deadlines),
+not by fixed times, so a busy machine slows the tests without failing them; the fuzzer is bounded by an
+example count.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -74,28 +79,76 @@ def test_a_bad_request_gets_400_naming_what_was_expected(endpoint, change, match
     body = request(2)
     change(body["inputs"])
     reply = endpoint.post(body)
-    assert reply.status == 400 and match in reply.body["error"], reply.body
+    assert reply.status == (413 if "limit" in match else 400) and match in reply.body["message"], reply.body
     assert reply.body["expected"] == ["features: float32[batch, 3]", "count: int64[batch, 1]"]
 
 
 @pytest.mark.parametrize("raw, content_type, status, match", [
-    (b'{"inputs": {"features": [[1, 2, 3]]', "application/json", 400, "could not be decoded as JSON"),
-    (b"", "application/json", 400, "POST body is empty"),
-    (b"[1, 2, 3]", "application/json", 400, "should be a JSON dictionary"),
-    (b'{"data": [[1, 2, 3]]}', "application/json", 400, "'inputs' parameter"),
-    (b"features=1,2,3", "text/plain", 415, "application/json"),
+    (b'{"inputs": {"features": [[1, 2, 3]]', "application/json", 400, "The body is not valid JSON: Expecting"),
+    (b"a\x11\xff\x1dC\xff\x00[0", "application/json", 400, "The body is not UTF-8 text: byte 0xff at position 2"),
+    (b"", "application/json", 400, "The body is empty"),
+    (b"[1, 2, 3]", "application/json", 400, "must be a JSON object with an 'inputs' key"),
+    (b'{"data": [[1, 2, 3]]}', "application/json", 400, "must be a JSON object with an 'inputs' key"),
+    (b'{"inputs": {}, "extra": 1}', "application/json", 400, "Unknown key(s) ['extra'] beside 'inputs'"),
+    (b"[" * 60_000, "application/json", 400, "nested too deeply"),
+    (b"features=1,2,3", "text/plain", 415, "Expects Content-Type application/json, got 'text/plain'"),
 ])
-def test_a_malformed_body_gets_a_4xx_from_the_server(endpoint, raw, content_type, status, match):
+def test_a_malformed_body_gets_a_4xx_naming_the_problem(endpoint, raw, content_type, status, match):
     reply = endpoint.post(None, raw=raw, content_type=content_type)
     assert reply.status == status and match in reply.body["message"], reply.body
 
 
-def test_an_oversized_body_is_refused_and_the_server_stays_healthy(endpoint):
-    body = request(20_000)  # about 1 MB of JSON, far over MAX_BATCH=16
-    assert len(json.dumps(body)) > 500_000
+def test_get_on_score_gets_405_with_allow(endpoint):
+    reply = endpoint.request("GET", "/score?inputs=1")
+    assert reply.status == 405 and reply.headers["Allow"] == "POST", (reply.status, reply.headers)
+    assert "POST a JSON body" in reply.body["message"]
+
+
+def test_the_key_is_checked_locally_as_azure_checks_it(endpoint):
+    payload = json.dumps(request(1)).encode()
+    for auth in ("", "Bearer wrong", endpoint.key):
+        reply = endpoint.request("POST", "/score", payload, {"Content-Type": "application/json", "Authorization": auth})
+        assert reply.status == 401 and reply.headers["WWW-Authenticate"] == "Bearer", reply.body
+    assert endpoint.post(request(1)).status == 200
+    assert endpoint.swagger()["securityDefinitions"]["Bearer"]["name"] == "Authorization"
+
+
+def test_oversized_requests_get_413_and_the_server_stays_healthy(endpoint):
+    reply = endpoint.post(request(200))  # a small body, over MAX_BATCH=16
+    assert reply.status == 413 and "batch of 200 is over the limit of 16" in reply.body["message"]
+    body = request(20_000)  # about 0.6 MB of JSON: over the body limit sized for 16 examples, refused unread
     reply = endpoint.post(body)
-    assert reply.status == 400 and "batch of 20000 is over the limit of 16" in reply.body["error"]
+    assert reply.status == 413
+    assert re.search(r"The body is [\d,]+ bytes, over the limit of [\d,]+ \(MAX_BODY_BYTES\)", reply.body["message"])
     assert endpoint.post(request(2)).status == 200
+
+
+def test_a_model_output_json_cannot_carry_gets_a_500_that_says_so(tmp_path):
+    em.save(em.regression_model(), tmp_path)  # y = 2 * x summed: float32 overflows for x near its maximum
+    with LocalEndpoint(SCRIPT, tmp_path, log_level="WARNING") as ep:
+        assert ep.post({"inputs": {"x": [[1.0, 2.0]]}}).body["outputs"] == {"y": [6.0]}
+        reply = ep.post({"inputs": {"x": [[3e38, 3e38]]}})
+    assert reply.status == 500 and "holds NaN or infinity, which JSON cannot carry" in reply.body["message"]
+
+
+def test_a_large_input_is_served_and_documented_without_an_example(tmp_path):
+    from onnx import TensorProto
+
+    em.save(em.identity_model(TensorProto.FLOAT, ["batch", 3, 120, 120]), tmp_path)
+    with LocalEndpoint(SCRIPT, tmp_path, env={"MAX_BATCH": "2"}, log_level="WARNING") as ep:
+        service_input = ep.swagger()["definitions"]["ServiceInput"]
+        reply = ep.post({"inputs": {"x": [[[[0.25] * 120] * 120] * 3]}})
+    assert "example" not in service_input
+    assert "No example" in service_input["properties"]["inputs"]["description"]
+    assert reply.status == 200 and reply.body["outputs"]["y"][0][1][0][0] == 0.25
+
+
+def test_a_body_over_the_byte_limit_is_refused_before_it_is_read(tmp_path):
+    em.save(em.two_input_model(), tmp_path)
+    with LocalEndpoint(SCRIPT, tmp_path, env={"MAX_BODY_BYTES": "2000"}, log_level="WARNING") as ep:
+        assert ep.post(request(2)).status == 200
+        reply = ep.post(None, raw=b"[" + b" " * 5000 + b"]")
+        assert reply.status == 413 and "5,002 bytes, over the limit of 2,000 (MAX_BODY_BYTES)" in reply.body["message"]
 
 
 def test_an_internal_failure_gets_500_with_no_internals_and_a_log_line(endpoint):
@@ -103,33 +156,45 @@ def test_an_internal_failure_gets_500_with_no_internals_and_a_log_line(endpoint)
     body["inputs"]["count"] = [[7], [1]]  # a valid int64 the model's Gather cannot handle
     reply = endpoint.post(body)
     assert reply.status == 500, reply.body
-    message = reply.body["error"]
+    message = reply.body["message"]
     assert "Internal error while scoring" in message and reply.headers["x-request-id"] in message
     assert not any(word in message for word in ("Gather", "onnxruntime", "Traceback", "indices"))
-    time.sleep(0.2)
-    log = endpoint.log()
-    assert f"Scoring failed for request {reply.headers['x-request-id']}" in log and "Traceback" in log
+    line = f"Scoring failed for request {reply.headers['x-request-id']}"
+    assert _wait_for(lambda: line in endpoint.log() and "Traceback" in endpoint.log()), endpoint.log_tail()
 
 
 def test_the_openapi_document_describes_the_models_inputs(endpoint):
     doc = endpoint.swagger()
     assert doc["swagger"] == "2.0" and "/score" in doc["paths"]
-    example = doc["definitions"]["ServiceInput"]["example"]
-    assert example == {"inputs": {"features": [[0.0, 0.0, 0.0]], "count": [[0]]}}
+    service_input = doc["definitions"]["ServiceInput"]
+    assert service_input["example"] == {"inputs": {"features": [[0.0, 0.0, 0.0]], "count": [[0]]}}
+    assert service_input["required"] == ["inputs"] and service_input["additionalProperties"] is False
+    inputs = service_input["properties"]["inputs"]
+    assert inputs["required"] == ["features", "count"]
+    assert inputs["properties"]["features"]["maxItems"] == 16  # MAX_BATCH
+    assert set(doc["definitions"]["ServiceOutput"]["properties"]) == {"predictions", "labels", "probabilities",
+                                                                       "inference_ms"}
 
 
-def _load(endpoint, clients, seconds, results, stop=None):
+def _wait_for(condition, timeout=30.0):
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; returns whether it held."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _load(endpoint, clients, requests_each, results):
     def client(k):
-        i = 0
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not (stop and stop.is_set()):
+        for i in range(requests_each):
             body = request(1 + (i % 3), seed=1000 * k + i)
             try:
                 reply = endpoint.post(body)
                 results.append((reply.status, reply.body.get("predictions") if reply.ok else None, expected(body)))
             except OSError as err:
                 results.append((type(err).__name__, None, None))
-            i += 1
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     for t in threads:
@@ -139,9 +204,9 @@ def _load(endpoint, clients, seconds, results, stop=None):
 
 def test_answers_stay_correct_under_concurrent_clients(endpoint):
     results: list = []
-    for t in _load(endpoint, clients=8, seconds=2.0, results=results):
+    for t in _load(endpoint, clients=8, requests_each=10, results=results):
         t.join()
-    assert len(results) > 50
+    assert len(results) == 80
     assert all(status == 200 for status, _, _ in results), {s for s, _, _ in results}
     assert all(got == want for _, got, want in results)
 
@@ -149,8 +214,8 @@ def test_answers_stay_correct_under_concurrent_clients(endpoint):
 def test_the_server_recovers_when_a_worker_is_killed_mid_load(endpoint):
     before = endpoint.worker_pids()
     results: list = []
-    threads = _load(endpoint, clients=4, seconds=3.0, results=results)
-    time.sleep(1.0)
+    threads = _load(endpoint, clients=4, requests_each=40, results=results)
+    assert _wait_for(lambda: len(results) >= 20)  # mid-load: a quarter of the requests answered
     os.kill(before[0], signal.SIGKILL)
     for t in threads:
         t.join()
@@ -159,9 +224,7 @@ def test_the_server_recovers_when_a_worker_is_killed_mid_load(endpoint):
     print(f"worker killed mid-load: {len(failed)} failed of {len(results)} requests")
     assert not wrong
     assert len(failed) <= 4, failed  # at most the requests in flight on the killed worker
-    deadline = time.monotonic() + 30
-    while len(endpoint.worker_pids()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    _wait_for(lambda: len(endpoint.worker_pids()) == 2 and before[0] not in endpoint.worker_pids())
     after = endpoint.worker_pids()
     assert len(after) == 2 and before[0] not in after, (before, after)
     body = request(3)
@@ -189,9 +252,20 @@ def test_stop_leaves_no_process_behind(tmp_path):
     ep = LocalEndpoint(SCRIPT, folder, port=free_port()).start()
     pids = [ep.process.pid, *ep.worker_pids()]
     ep.stop()
-    time.sleep(0.3)
-    alive = [p for p in pids if Path(f"/proc/{p}").exists() and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
-    assert not alive and not ep.healthy()
+
+    def alive():
+        running = []
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+            except OSError:  # gone
+                continue
+            if state != "Z":
+                running.append(pid)
+        return running
+
+    assert _wait_for(lambda: not alive(), timeout=10), alive()
+    assert not ep.healthy()
 
 
 @pytest.mark.parametrize("generator", ["python", "wrk"])
@@ -203,10 +277,10 @@ def test_the_load_generators_count_requests_errors_and_percentiles(endpoint, gen
     if generator == "wrk" and not shutil.which("wrk"):
         pytest.skip("wrk is not installed (requirements/apt.txt)")
     drive = load.wrk_load if generator == "wrk" else load.python_load
-    good = drive(endpoint.scoring_uri, request(2), clients=2, seconds=1)
+    good = drive(endpoint.scoring_uri, request(2), clients=2, seconds=1, headers=endpoint.auth_headers)
     assert good["requests"] > 5 and good["errors"] == 0
     assert 0 < good["p50_ms"] <= good["p99_ms"] <= good["max_ms"] + 1e-6
-    bad = drive(endpoint.scoring_uri, {"inputs": {}}, clients=1, seconds=1)
+    bad = drive(endpoint.scoring_uri, {"inputs": {}}, clients=1, seconds=1, headers=endpoint.auth_headers)
     assert bad["errors"] == bad["requests"] > 0  # every 400 counts as an error
 
 
@@ -218,3 +292,57 @@ def test_load_verdicts_compare_with_the_targets():
     verdicts = load._verdicts(runs, {"session_run_p50_ms": 0.1})
     assert verdicts["rps_8_clients"] == (1200.0, True) and verdicts["p99_ms_8_clients"] == (25.0, False)
     assert verdicts["p50_gap_ms_1_client"] == (1.4, False) and verdicts["errors"] == (2, False)
+
+
+#: What the fuzzer may not find: 5xx, answers outside the document (status, content type, headers, body
+#: schema). Left out, each for a reason the project chose: ``positive_data_acceptance`` (JSON Schema
+#: cannot say that rows of a free axis have equal lengths, so a ragged batch is "schema-valid" and gets
+#: 400; and the server's template does not mark the body required, so a POST without one gets 415) and
+#: ``negative_data_rejection`` (a batch over MAX_BATCH gets 413, which schemathesis does not count as a
+#: rejection). Only ``POST /score`` is fuzzed: ``GET /`` (``Healthy`` as text/html) and Flask's 405 for
+#: other methods (no ``Allow``) are the inference server's own answers, not this project's.
+FUZZ_CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
+               "response_headers_conformance", "response_schema_conformance"]
+FUZZ_EXAMPLES = 100  # per phase; about 200 requests, ten seconds
+
+
+def test_an_openapi_fuzzer_finds_no_server_error_and_no_undocumented_answer(tmp_path):
+    """schemathesis against the real server's /swagger.json on 127.0.0.1, bounded by an example count (no
+    ``--max-time``: with it the fuzzing phase repeats until the time is spent) and a process timeout."""
+    folder = tmp_path / "model"
+    em.save(em.fuzz_model(), folder)
+    with LocalEndpoint(SCRIPT, folder, env={"MAX_BATCH": "4", "MAX_DIM": "8"}, log_level="WARNING") as ep:
+        cmd = [str(Path(sys.executable).with_name("schemathesis")), "run", ep.swagger_uri, "--url", ep.url,
+               "--include-path", "/score", "--include-method", "POST", "--checks", ",".join(FUZZ_CHECKS),
+               "--max-examples", str(FUZZ_EXAMPLES), "--seed", "20261201", "--workers", "1",
+               "--phases", "examples,coverage,fuzzing", "--generation-database", "none", "--no-color",
+               "--request-timeout", "10", "-H", f"Authorization: Bearer {ep.key}"]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=tmp_path)
+        assert ep.running and ep.healthy()
+        log = ep.log()
+    out = run.stdout
+    generated = re.search(r"(\d+) generated", out)
+    print(f"schemathesis: {generated.group(1) if generated else '?'} test cases, exit {run.returncode}")
+    assert run.returncode == 0 and generated and int(generated.group(1)) >= FUZZ_EXAMPLES, out[-4000:] + run.stderr[-2000:]
+    assert "Scoring failed" not in log and "Traceback" not in log
+
+
+def test_the_fuzzer_check_can_fail(tmp_path):
+    """The same run against a scoring script whose answer breaks its own schema: the fuzzer must report it."""
+    folder = tmp_path / "model"
+    em.save(em.fuzz_model(), folder)
+    broken = tmp_path / "code"
+    broken.mkdir()
+    for name in ("score.py", "onnx_scoring.py"):
+        (broken / name).write_text((em.DEPLOY / name).read_text())
+    text = (broken / "score.py").read_text()
+    (broken / "score.py").write_text(text.replace("        answer = scorer.score(document[\"inputs\"])",
+                                                  "        answer = scorer.score(document[\"inputs\"])\n"
+                                                  "        answer['inference_ms'] = 'slow'"))
+    with LocalEndpoint(broken / "score.py", folder, env={"MAX_BATCH": "4", "MAX_DIM": "8"}, log_level="WARNING") as ep:
+        cmd = [str(Path(sys.executable).with_name("schemathesis")), "run", ep.swagger_uri, "--url", ep.url,
+               "--include-path", "/score", "--include-method", "POST", "--checks", ",".join(FUZZ_CHECKS),
+               "--max-examples", "5", "--seed", "1", "--workers", "1", "--phases", "examples",
+               "--generation-database", "none", "--no-color", "-H", f"Authorization: Bearer {ep.key}"]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode != 0 and "Response violates schema" in run.stdout, run.stdout[-3000:]

@@ -37,6 +37,7 @@ TRIES: dict[str, dict[str, Any]] = {
     "40_deploy_local_endpoint": {"workers": 1, "max_batch": 16},
     "50_capstone": {"framework": "keras", "epochs": 100},
     "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_DS3_v2", "instance_count": 2},
+    "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_F4s_v2", "instance_count": 3},
 }
 
 #: (notebook, parameter) -> why it is not tried in the tests.
@@ -68,4 +69,5 @@ REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "17_legacy_models_modern_runtime": ({"target_opset": 12}, "target_opset"),
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
+    "41_deploy_azureml": ({"instance_count": 0}, "instance_count"),
 }

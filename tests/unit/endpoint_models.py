@@ -83,3 +83,89 @@ def save(model, folder: Path, layout: str = "nested") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     return path
+
+
+def fuzz_model(labels: list[str] | None = LABELS):
+    """A model that answers every request its OpenAPI schema allows: the fuzzer's target.
+
+    Inputs features float[batch, 3], count int64[batch, 1] and tokens int64[batch, seq] (a free
+    sequence axis); ``scores = tanh(features) + tanh(count) + tanh(sum(tokens))``, finite for any finite
+    input.
+    """
+    import json
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Tanh", ["features"], ["f"]),
+         helper.make_node("Cast", ["count"], ["count_f"], to=TensorProto.FLOAT),
+         helper.make_node("Tanh", ["count_f"], ["c"]),
+         helper.make_node("Cast", ["tokens"], ["tokens_f"], to=TensorProto.FLOAT),
+         helper.make_node("ReduceSum", ["tokens_f"], ["t_sum"], keepdims=1),
+         helper.make_node("Tanh", ["t_sum"], ["t"]),
+         helper.make_node("Add", ["f", "c"], ["fc"]),
+         helper.make_node("Add", ["fc", "t"], ["scores"])],
+        "fuzz_target",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 3]),
+         helper.make_tensor_value_info("count", TensorProto.INT64, ["batch", 1]),
+         helper.make_tensor_value_info("tokens", TensorProto.INT64, ["batch", "seq"])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", 3])],
+    )
+    graph.node[4].input.append("axes")
+    graph.initializer.append(helper.make_tensor("axes", TensorProto.INT64, [1], [1]))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="unit-test")
+    model.ir_version = 8
+    if labels:
+        model.metadata_props.add(key="labels", value=json.dumps(labels))
+    onnx.checker.check_model(model)
+    return model
+
+
+def identity_model(elem_type: int | None = None, shape: list | None = None, value_info=None):
+    """``y = x`` for one input: a tensor of ``elem_type`` with ``shape``, or any ``value_info`` (a sequence,
+    a map). Used to show which input types the scoring code refuses at load time."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    shape = ["batch", 2] if shape is None else shape
+    x = value_info or helper.make_tensor_value_info("x", elem_type, shape)
+    y = onnx.ValueInfoProto()
+    y.CopyFrom(x)
+    y.name = "y"
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="unit-test")
+    model.ir_version = 8
+    _ = TensorProto
+    return model
+
+
+def zipmap_model(classes: list[str] | None = None):
+    """A scikit-learn logistic regression converted with skl2onnx's defaults: its probabilities output is
+    a ZipMap, a sequence of maps {class: probability}. classes: string class names instead of 0, 1, 2.
+    Returns (model, X, fitted estimator)."""
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1)
+    if classes:
+        y = np.array(classes)[y]
+    clf = LogisticRegression(max_iter=200).fit(X, y)
+    return to_onnx(clf, X[:1], target_opset={"": 17, "ai.onnx.ml": 3}), X, clf
+
+
+def map_input_model():
+    """A model whose input is a map (int64 -> double), read by ai.onnx.ml's DictVectorizer."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_value_info("x", helper.make_map_type_proto(TensorProto.INT64,
+                                                                helper.make_tensor_type_proto(TensorProto.DOUBLE, [])))
+    graph = helper.make_graph([helper.make_node("DictVectorizer", ["x"], ["y"], domain="ai.onnx.ml",
+                                                int64_vocabulary=[0, 1])], "map_input", [x],
+                              [helper.make_tensor_value_info("y", TensorProto.DOUBLE, [1, 2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)],
+                              producer_name="unit-test")
+    model.ir_version = 8
+    return model
