@@ -145,7 +145,10 @@ async function info() {
     providers,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     threadsRequested: threads,
-    threadsEffective: ort.env.wasm.numThreads, // onnxruntime-web sets 1 when SharedArrayBuffer is missing
+    sharedArrayBuffer: typeof SharedArrayBuffer !== "undefined",
+    // onnxruntime-web runs one thread, with a console warning, where SharedArrayBuffer is unavailable
+    threadsEffective: threads > 1 && !(globalThis.crossOriginIsolated && typeof SharedArrayBuffer !== "undefined")
+      ? 1 : threads,
     hardwareConcurrency: navigator.hardwareConcurrency,
     navigatorGpu: Boolean(navigator.gpu),
     webgpuAdapter: Boolean(adapter),
@@ -153,7 +156,20 @@ async function info() {
   };
 }
 
-window.workbook = { ort, files, run, time, tokenize, embed, info, session: async (url, o) => {
+// Paint an 8x8 image (values in [0, 1]) onto the pad, 20x20 screen pixels per cell, and classify it the way a
+// drawing is classified: what the notebook uses to test the page's own input path.
+async function showDigit(pixels) {
+  const cell = pad.width / 8;
+  pixels.forEach((v, i) => {
+    const g = Math.round(255 * v);
+    ctx.fillStyle = `rgb(${g},${g},${g})`;
+    ctx.fillRect((i % 8) * cell, Math.floor(i / 8) * cell, cell, cell);
+  });
+  await classifyPad();
+  return { digit: Number($("digit").textContent), pixels: padPixels() };
+}
+
+window.workbook = { ort, files, run, time, tokenize, embed, info, showDigit, session: async (url, o) => {
   const s = await session(url, o);
   return { inputNames: s.inputNames, outputNames: s.outputNames };
 } };
