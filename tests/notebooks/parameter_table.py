@@ -34,6 +34,7 @@ TRIES: dict[str, dict[str, Any]] = {
 
     "40_deploy_local_endpoint": {"workers": 1, "max_batch": 16},
     "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_DS3_v2", "instance_count": 2},
+    "42_deploy_browser_node": {"threads": 3, "seq_len": 16, "timing_runs": 3, "minilm_variant": "int8"},
 }
 
 #: (notebook, parameter) -> why it is not tried in the tests.
@@ -50,4 +51,5 @@ REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "10_export_pytorch": ({"opset": 6}, "opset"),
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
+    "42_deploy_browser_node": ({"seq_len": 1000}, "seq_len"),
 }
