@@ -169,7 +169,7 @@ async function showDigit(pixels) {
   return { digit: Number($("digit").textContent), pixels: padPixels() };
 }
 
-window.workbook = { ort, files, run, time, tokenize, embed, info, showDigit, session: async (url, o) => {
+window.workbook = { ort, files, run, time, tokenize, embed, info, showDigit, showSimilarity, session: async (url, o) => {
   const s = await session(url, o);
   return { inputNames: s.inputNames, outputNames: s.outputNames };
 } };
@@ -212,6 +212,7 @@ async function showSimilarity() {
   const cos = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
   $("similarity").innerHTML = `<table><tr><th>cosine similarity to the first line</th><th>sentence</th></tr>${
     sentences.map((s, i) => `<tr><td>${cos(e[0], e[i]).toFixed(3)}</td><td>${s.replace(/</g, "&lt;")}</td></tr>`).join("")}</table>`;
+  return { sentences, cosine: e.map((x) => cos(e[0], x)) };
 }
 function showError(err) { $("status").textContent = `Error: ${err.message ?? err}`; }
 

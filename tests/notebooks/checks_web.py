@@ -20,6 +20,7 @@ def _deploy_browser_node(results, records):
     assert results["web_max_abs_err"]["digits"] < 1e-4 and results["node_max_abs_err"]["digits"] < 1e-4
     # The page's own paths: the drawing pad and the JavaScript tokenizer give Python's inputs.
     assert results["pad_labels_match"] is True and results["tokenizer_ids_match"] is True
+    assert results["page_similarity_err"] < 2e-2  # the page's own tokenizer, encoder and pooling, end to end
     assert results["int8_cosine_min"] > 0.99
     # Threads need cross-origin isolation; WebGPU falls back to wasm where there is no adapter.
     iso = results["isolation"]
