@@ -5,13 +5,14 @@
 #   make doctor     workshop pre-flight: Python, disk, memory, kernels, Chromium, port, local endpoint (no setup)
 #   make load       bounded load test of the local endpoint (digits CNN, 2 workers) -> build/reports/load.*
 #   make benchmark  ONNX Runtime vs PyTorch, Keras; MiniLM fp32 vs int8 (2 threads) -> build/reports/benchmark.*
+#   make web        the browser page (ONNX Runtime Web: draw a digit, embed sentences) on http://127.0.0.1:8000
 SHELL := /bin/bash
 VENVS ?= .venvs
 PY := $(VENVS)/main/bin/python
 JOBS ?= 2
 LAB_PORT ?= 8888
 
-.PHONY: setup workbook test lint lab clean load benchmark doctor
+.PHONY: setup workbook test lint lab clean load benchmark doctor web
 
 setup:
 	@bash scripts/setup.sh
@@ -46,3 +47,7 @@ load: setup
 # BENCH_ARGS: e.g. --quick, --threads 1, --parts digits,keras
 benchmark: setup
 	$(PY) -m helpers.benchmark $(BENCH_ARGS)
+
+# The page of notebook 42 with the digits CNN and MiniLM, cross-origin isolated (WEB_ARGS="--port 8001 --threads 2").
+web: setup
+	$(PY) -m helpers.web $(WEB_ARGS)

@@ -147,6 +147,30 @@ register_kernel() {  # register_kernel NAME DISPLAY_NAME: into the main venv, wh
   say "registered Jupyter kernel onnx-workbook-$name ($display)"
 }
 
+# --- JavaScript packages for the browser and Node.js notebook (web/package-lock.json) ------------
+web_packages() {  # npm ci in web/, only when package-lock.json changed; without Node, say so and go on
+  local lock=web/package-lock.json stamp_file=web/node_modules/.workbook-stamp stamp
+  stamp=$(sha256sum "$lock" | cut -c1-16)
+  [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ] && { say "web packages: up to date (web/node_modules)"; return 0; }
+  if command -v node >/dev/null && ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    # Debian's nodejs comes without npm (a separate package); NodeSource's nodejs includes it and conflicts with it.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null 2>&1 || true
+  fi
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    say "warning: Node.js or npm missing: notebook 42 (browser, Node.js) cannot run without them;" \
+        "the rest of the workbook is set up. Install them (Debian: apt-get install nodejs npm), then run setup again."
+    return 0
+  fi
+  say "web packages: npm ci in web/ (onnxruntime-web, onnxruntime-node; about 430 MB)"
+  # --ignore-scripts: onnxruntime-node's install script fetches optional GPU binaries from a host that may be
+  # unreachable; the CPU binding it ships is complete without it.
+  if (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null); then
+    echo "$stamp" > "$stamp_file"
+  else
+    say "warning: npm ci failed in web/ (run it there to see why); the Python notebooks are unaffected."
+  fi
+}
+
 lint_venv() {  # a small venv with only the pinned ruff: `make lint` needs nothing else
   local dir="$venvs/lint" ruff
   ruff=$(grep -E '^ruff==' "$root/requirements/main.txt" | head -1)
@@ -203,6 +227,7 @@ main() {
     [ "$mlnet_ok" = 0 ] || die "the mlnet kernel's setup failed (log above, also in $venvs/mlnet-setup.log)"
     register_kernel mlnet "ONNX workbook · mlnet (ML.NET via NimbusML, Python 3.8)"
   fi
+  web_packages
   say "done in $(( $(date +%s) - started )) s"
 }
 

@@ -38,6 +38,7 @@ TRIES: dict[str, dict[str, Any]] = {
     "50_capstone": {"framework": "keras", "epochs": 100},
     "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_DS3_v2", "instance_count": 2},
     "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_F4s_v2", "instance_count": 3},
+    "42_deploy_browser_node": {"threads": 3, "seq_len": 16, "timing_runs": 3, "minilm_variant": "int8"},
 }
 
 #: (notebook, parameter) -> why it is not tried in the tests.
@@ -70,4 +71,5 @@ REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "32_quantization": ({"seq_len": 1000}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
     "41_deploy_azureml": ({"instance_count": 0}, "instance_count"),
+    "42_deploy_browser_node": ({"seq_len": 1000}, "seq_len"),
 }

@@ -1,0 +1,190 @@
+"""helpers.web: the static server (headers, mounts, stop), tensors over JSON, parity of a JavaScript runtime,
+and, where Node.js and Chromium are installed (scripts/setup.sh installs both), the real runtimes.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from typing import Any
+
+import numpy as np
+import onnx
+import pytest
+
+from helpers import web
+from helpers.verify import parity_records
+from tests.unit.models import linear_model
+
+
+def _get(url: str) -> tuple[int, Any, bytes]:  # headers: case-insensitive, as HTTP names are
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, b""
+
+
+def _port_is_closed(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture
+def site(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("<p>hello</p>")
+    (tmp_path / "site" / "app.mjs").write_text("export const x = 1;")
+    (tmp_path / "secret.txt").write_text("not served")
+    model = tmp_path / "linear.onnx"
+    onnx.save(linear_model(), model)
+    return tmp_path
+
+
+@pytest.fixture
+def servers():
+    yield
+    web.stop_servers()
+    assert web.running_servers() == []
+
+
+def test_when_isolated_then_every_response_carries_coop_and_coep_and_stop_closes_the_port(site, servers):
+    server = web.StaticServer({"/": site / "site", "/models/m.onnx": site / "linear.onnx"}).start()
+    status, headers, body = _get(server.url)
+    assert status == 200 and body == b"<p>hello</p>"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+    status, headers, body = _get(server.url + "models/m.onnx")
+    assert status == 200 and onnx.load_from_string(body).graph.name
+    assert headers["Content-Type"] == "application/octet-stream"
+    assert _get(server.url + "app.mjs")[1]["Content-Type"] == "text/javascript"  # module scripts need a JS type
+    port = server.port
+    server.stop()
+    assert not server.alive and _port_is_closed(port) and web.running_servers() == []
+    server.stop()  # twice is fine
+
+
+def test_when_not_isolated_then_no_isolation_headers(site, servers):
+    with web.StaticServer({"/": site / "site"}, isolated=False) as server:
+        headers = _get(server.url)[1]
+        assert "Cross-Origin-Opener-Policy" not in headers and "Cross-Origin-Embedder-Policy" not in headers
+    assert web.running_servers() == []
+
+
+@pytest.mark.parametrize("path", ["../secret.txt", "%2e%2e/secret.txt", "models/other.onnx", "nothing.html"])
+def test_files_outside_the_mounts_are_never_served(site, servers, path):
+    with web.StaticServer({"/": site / "site", "/models/m.onnx": site / "linear.onnx"}) as server:
+        assert _get(server.url + path)[0] == 404
+
+
+def test_a_missing_mount_fails_before_anything_listens(site, servers):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        web.StaticServer({"/": site / "nowhere"}).start()
+    assert web.running_servers() == []
+
+
+def test_two_servers_get_their_own_free_ports(site, servers):
+    a, b = web.StaticServer({"/": site / "site"}).start(), web.StaticServer({"/": site / "site"}).start()
+    assert a.port != b.port and a.port > 0 and b.port > 0
+    assert web.stop_servers() == 2
+
+
+def test_tensors_survive_the_trip_to_json_exactly():
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    wire = json.loads(json.dumps(web.to_wire(x)))
+    assert wire["type"] == "float32" and wire["dims"] == [3, 4]
+    back = web.from_wire(wire)
+    assert back.dtype == np.float32 and np.array_equal(back, x)
+    ids = np.array([[101, 2023, 102]], dtype=np.int64)
+    assert np.array_equal(web.from_wire(web.to_wire(ids)), ids)
+
+
+def test_a_type_javascript_cannot_take_is_refused_with_the_fix():
+    with pytest.raises(TypeError, match=r"astype\(np.float32\)"):
+        web.to_wire(np.zeros(3, dtype=np.float64))
+
+
+def _linear_case(tmp_path):
+    path = tmp_path / "linear.onnx"
+    model = linear_model()
+    onnx.save(model, path)
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feeds = {i.name: np.random.default_rng(1).normal(size=[d if isinstance(d, int) else 5 for d in i.shape])
+             .astype(np.float32) for i in sess.get_inputs()}
+    return path, feeds, dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+
+
+def test_runtime_parity_passes_for_the_same_outputs_and_records_the_runtime(tmp_path, tmp_build):
+    path, feeds, outputs = _linear_case(tmp_path)
+    result = web.runtime_parity(path, feeds, {k: web.to_wire(v) for k, v in outputs.items()}, name="same",
+                                runtime="onnxruntime-web (wasm)", runtime_version="1.30.0")
+    assert result.passed
+    record = parity_records()[-1]
+    assert record["framework"] == "onnxruntime-web (wasm)" and record["framework_version"] == "1.30.0"
+
+
+def test_runtime_parity_fails_when_fed_a_wrong_output(tmp_path, tmp_build):
+    path, feeds, outputs = _linear_case(tmp_path)
+    wrong = {k: (v + 1e-2 * np.abs(v).max() + 1e-3).astype(v.dtype) if v.dtype.kind == "f" else v
+             for k, v in outputs.items()}
+    result = web.runtime_parity(path, feeds, wrong, name="off", runtime="onnxruntime-node", runtime_version="1.30.0")
+    assert not result.passed and result.verdict == "fail"
+    with pytest.raises(AssertionError, match="Parity check failed"):
+        result.assert_passed()
+
+
+def test_missing_npm_packages_name_the_command_that_installs_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(web, "node_modules_dir", lambda: tmp_path / "node_modules")
+    with pytest.raises(web.NodeUnavailableError, match=r"npm ci --ignore-scripts"):
+        web.check_node_modules("onnxruntime-web")
+
+
+def test_a_machine_without_node_gets_the_install_command(monkeypatch):
+    monkeypatch.setattr(web, "find_node", lambda: None)
+    with pytest.raises(web.NodeUnavailableError, match="apt-get install nodejs"):
+        web.run_node([{"model": "x.onnx"}])
+
+
+needs_node = pytest.mark.skipif(
+    web.find_node() is None or not (web.node_modules_dir() / "onnxruntime-node").exists(),
+    reason="Node.js or web/node_modules missing (bash scripts/setup.sh installs them)")
+
+
+@needs_node
+def test_node_scores_a_model_like_python_and_reports_a_broken_one_without_stopping(tmp_path):
+    path, feeds, outputs = _linear_case(tmp_path)
+    (tmp_path / "broken.onnx").write_bytes(b"not an onnx file")
+    good, bad = web.run_node([{"model": path, "feeds": {k: web.to_wire(v) for k, v in feeds.items()}},
+                              {"model": tmp_path / "broken.onnx"}])
+    for name, value in outputs.items():
+        np.testing.assert_allclose(web.from_wire(good["outputs"][name]), value, rtol=1e-6, atol=1e-6)
+    assert "error" in bad and bad["error"]
+
+
+needs_browser = pytest.mark.skipif(
+    __import__("helpers.visualize", fromlist=["find_chromium"]).find_chromium() is None
+    or not (web.node_modules_dir() / "onnxruntime-web").exists(),
+    reason="Chromium or web/node_modules missing (bash scripts/setup.sh installs them)")
+
+
+@needs_browser
+def test_the_page_runs_a_model_in_headless_chromium_only_when_isolated_with_threads(tmp_path, servers):
+    path, feeds, outputs = _linear_case(tmp_path)
+    wire = {k: web.to_wire(v) for k, v in feeds.items()}
+    isolated = web.serve_web({"m.onnx": path})
+    plain = web.serve_web({"m.onnx": path}, isolated=False)
+    with web.PageDriver() as browser:
+        page = browser.open(isolated.url + "?threads=2")
+        info = page.call("info")
+        assert info["crossOriginIsolated"] and info["threadsEffective"] == 2
+        got = page.call("run", "/models/m.onnx", wire)
+        for name, value in outputs.items():
+            np.testing.assert_allclose(web.from_wire(got[name]), value, rtol=1e-5, atol=1e-6)
+        with pytest.raises(RuntimeError, match="no such file|failed|404|Can't create"):
+            page.call("session", "/models/missing.onnx")
+        assert browser.open(plain.url + "?threads=2").call("info")["threadsEffective"] == 1
+        assert browser.blocked == []
