@@ -46,6 +46,9 @@ REQUIRED_CALLS: dict[str, list[str]] = {
         r"convert_float_to_float16\(", r"optimize_model\(", r"qdq_loss_debug",
     ],
     "40_deploy_local_endpoint": [r"azmlinfsrv --entry_script", r"--model_dir", r"--port", r"def init\(", r"def run\("],
+    "42_deploy_browser_node": [
+        r"convert_onnx_models_to_ort", r"subprocess\.run\(\[\"node\"",
+    ],
     "41_deploy_azureml": [
         r"\bModel\(", r"\bEnvironment\(", r"ManagedOnlineEndpoint\(", r"ManagedOnlineDeployment\(",
     ],

@@ -10,7 +10,7 @@ def _visualize_netron(results, records):
     assert results["plain_server_stopped"] is True, "netron.stop(address) closed the plain server"
     assert results["reused_server"] is True and results["two_ports"] == [True]
     assert results["servers_left"] == 0, "quick mode stops every Netron server it started"
-    assert results["opset_torchscript"] == 17 and results["opset_dynamo"] == 18  # the notebook pins 18
+    assert results["opset_shared"] == 18 and results["opset_dynamo"] == 18  # the notebook pins 18
     assert {"kernel_shape", "pads", "strides"} <= set(results["conv_attributes"]), results["conv_attributes"]
     quantize, dequantize = results["qdq_pairs"]
     assert quantize >= 4 and dequantize >= quantize

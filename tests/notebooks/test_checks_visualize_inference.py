@@ -24,7 +24,7 @@ def _records(verdicts: dict[str, str]) -> list[dict[str, str]]:
 def good_20(tmp_path):
     results = {
         "plain_server_stopped": True, "reused_server": True, "two_ports": [True], "servers_left": 0,
-        "opset_torchscript": 17, "opset_dynamo": 18, "conv_attributes": ["dilations", "kernel_shape", "pads", "strides"],
+        "opset_shared": 18, "opset_dynamo": 18, "conv_attributes": ["dilations", "kernel_shape", "pads", "strides"],
         "qdq_pairs": [7, 15], "qdq_label_agreement": 0.99, "view_fallback": "png",
         "pictures": [{"png": f"{n}.png", "reason": ""} for n in ("cnn", "qdq", "ts", "dynamo")],
     }
