@@ -185,8 +185,10 @@ def execute_notebook(
         ``WORKBOOK_QUICK=1`` in the kernel's environment.
     cell_timeout: seconds one cell may run before the notebook fails.
     html: also render the executed copy to ``<out_dir>/../html/<name>.html``.
-    solution: for an exercise starter (metadata ``workbook.solution`` names its reference solution), run
-        the solution in its place, under the starter's name; False runs the starter itself, gaps and all.
+    solution: run the notebook with its exercises solved: a starter whose metadata ``workbook.solution``
+        names a reference notebook runs that one in its place, and a notebook with reference solutions in
+        ``workshop/solutions/<name>.py`` runs with them in its gaps (helpers.exercises); the executed copy
+        keeps the notebook's name. False runs the notebook as a reader gets it, gaps and all.
     """
     import papermill as pm
 
@@ -197,8 +199,7 @@ def execute_notebook(
     output = out / path.name
     kernel = notebook_kernel(path)
     _check_kernel(kernel)
-    reference = _metadata(path).get("workbook", {}).get("solution")
-    source = repo_root() / reference if reference and solution else path
+    source = _with_solutions(path) if solution else path
     (build_dir("results") / f"{path.stem}.json").unlink(missing_ok=True)  # no stale results
     clear_parity_records(path.stem)  # nor stale parity records: a run that records nothing must not pass
     env_before = {k: os.environ.get(k) for k in (NOTEBOOK_ENV, QUICK_ENV)}
@@ -229,6 +230,24 @@ def execute_notebook(
     if html and output.exists():
         run.html = _render_html(output, out.parent / "html")
     return run
+
+
+def _with_solutions(path: Path) -> Path:
+    """The notebook to execute for ``path`` with its exercises solved (``path`` itself when it has none)."""
+    reference = _metadata(path).get("workbook", {}).get("solution")
+    if reference:
+        return repo_root() / reference
+    solutions = repo_root() / "workshop" / "solutions" / f"{path.stem}.py"
+    if not solutions.exists():
+        return path
+    import nbformat
+
+    from helpers.exercises import solutions_of, solved_notebook
+
+    solved = solved_notebook(nbformat.read(path, as_version=4), solutions_of(solutions))
+    target = build_dir("solved") / path.name
+    nbformat.write(solved, target)
+    return target
 
 
 def _failed_cell(output: Path, fallback: int | None) -> tuple[int | None, str]:

@@ -32,7 +32,7 @@ def test_each_starter_is_its_solution_with_the_gaps_emptied(solution):
         "the starter is out of date: run `.venvs/main/bin/python scripts/make_starter.py`")
     assert stored.metadata["workbook"]["solution"] == f"workshop/solutions/{solution.name}"
     code = "\n".join(c.source for c in stored.cells if c.cell_type == "code")
-    used = {i for i in exercises.EXERCISES if f'check("{i}"' in code}
+    used = {i for i in exercises.registry() if f'check("{i}"' in code}
     assert used and code.count("= ...  # YOUR CODE") == len(used), "one gap per checked exercise"
 
 
@@ -41,7 +41,7 @@ def test_a_gap_becomes_an_ellipsis_and_the_rest_stays():
     assert strip_gaps(source) == "a = 1\nb = ...  # YOUR CODE: see the task above\nprint(b)\n"
 
 
-@pytest.mark.parametrize("exercise_id", sorted(exercises.EXERCISES))
+@pytest.mark.parametrize("exercise_id", sorted(exercises.registry()))
 def test_an_unanswered_exercise_is_not_right(exercise_id, capsys):
     assert not exercises.check(exercise_id, ...)
     assert "not answered yet" in capsys.readouterr().out
@@ -138,3 +138,56 @@ def test_the_capstone_solution_passes_every_check_for_each_framework(framework):
         done = glued("50_capstone").get("exercises", {})
     assert run.ok, run.describe()
     assert sorted(done) == ["50.1", "50.2", "50.3", "50.4", "50.5", "50.6"] and all(done.values()), done
+
+
+# --- the exercises of every notebook: gaps, solutions and checks agree ------------------------------------------
+
+NOTEBOOKS_DIR = ROOT / "notebooks"
+
+
+def _code(path):
+    return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("notebook", sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb")), ids=lambda p: p.stem)
+def test_every_gap_has_a_check_and_a_solution_and_every_solution_a_gap(notebook):
+    import re
+
+    code = _code(notebook)
+    gaps = {f"{m['nb']}.{m['n']}" for m in exercises.GAP.finditer(code)}
+    checked = set(re.findall(r'exercises\.check\("(\d+\.\d+)"', code))
+    assert checked <= set(exercises.registry()), f"checks without a checker: {sorted(checked - set(exercises.registry()))}"
+    for exercise_id in gaps:
+        nb, n = exercise_id.split(".")
+        assert re.search(rf'exercises\.check\("{re.escape(exercise_id)}", answer_{nb}_{n}\b', code), (
+            f"gap {exercise_id} is not checked: add exercises.check(\"{exercise_id}\", answer_{nb}_{n}, ...)")
+    solutions = SOLUTIONS / f"{notebook.stem}.py"
+    if gaps:
+        assert solutions.exists(), f"write the reference solutions of {sorted(gaps)} in {solutions.relative_to(ROOT)}"
+        assert set(exercises.solutions_of(solutions)) == gaps
+        exercises.solved_notebook(nbformat.read(notebook, as_version=4), exercises.solutions_of(solutions))
+    else:
+        assert not solutions.exists(), f"{solutions.name} has solutions but {notebook.name} has no gap"
+
+
+def test_every_exercise_check_is_fed_a_wrong_answer_in_a_test():
+    """Every check is proved able to fail: its id appears in a test of wrong answers."""
+    tests = "\n".join(p.read_text() for p in (ROOT / "tests" / "unit").glob("test_exercises_*.py"))
+    tests += (ROOT / "tests" / "test_exercises.py").read_text()
+    untested = sorted(i for i in exercises.registry() if f'"{i}"' not in tests)
+    assert not untested, f"feed these checks a wrong answer in tests/unit/test_exercises_<part>.py: {untested}"
+
+
+def test_solutions_fill_the_gaps_and_a_gap_without_a_solution_is_named(tmp_path):
+    solutions = tmp_path / "99_demo.py"
+    solutions.write_text("# %% 99.1\nanswer_99_1 = 6 * 7\n\n# %% 99.2\nanswer_99_2 = 'x'\n")
+    assert exercises.solutions_of(solutions) == {"99.1": "answer_99_1 = 6 * 7", "99.2": "answer_99_2 = 'x'"}
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1\nif True:\n    answer_99_1 = ...  # YOUR CODE: six times seven\nprint(x)")]
+    solved = exercises.solved_notebook(nb, {"99.1": "answer_99_1 = 6 * 7\nassert answer_99_1"})
+    assert solved.cells[0].source == "x = 1\nif True:\n    answer_99_1 = 6 * 7\n    assert answer_99_1\nprint(x)"
+    assert "..." in nb.cells[0].source, "the reader's notebook is left as it was"
+    with pytest.raises(ValueError, match=r"Solutions without a gap in the notebook: \['99.2'\]"):
+        exercises.solved_notebook(nb, exercises.solutions_of(solutions))
+    with pytest.raises(KeyError, match="No solution for exercise 99.1"):
+        exercises.solved_notebook(nb, {})

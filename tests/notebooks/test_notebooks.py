@@ -64,6 +64,20 @@ def test_notebook_runs_in_quick_mode_and_proves_its_claims(notebook):
         assert check is not None, f"add the checks for {notebook.stem} to tests/notebooks/checks_*.py"
         records = [r for r in parity_records() if r.get("notebook") == notebook.stem]
         check(glued(notebook.stem), records)
+        _every_exercise_solved(notebook, glued(notebook.stem))
+
+
+def _every_exercise_solved(notebook, results) -> None:
+    """The run used the reference solutions (workshop/solutions/): every exercise's check must say right."""
+    import re
+
+    code = "\n".join("".join(c["source"]) for c in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+                     if c["cell_type"] == "code")
+    ids = set(re.findall(r'exercises\.check\("(\d+\.\d+)"', code))
+    done = results.get("exercises", {})
+    assert set(done) == ids, f"exercises checked {sorted(done)}, in the notebook {sorted(ids)}"
+    wrong = sorted(i for i, ok in done.items() if not ok)
+    assert not wrong, f"the reference solutions of {wrong} do not pass their checks (workshop/solutions/{notebook.stem}.py)"
 
 
 def _parameters_cell(notebook) -> str:

@@ -1,102 +1,14 @@
-"""Exercises that check themselves: right or wrong, with a hint, never the answer.
-
-An exercise cell ends with ``exercises.check("50.2", answer, ...)``. The check tests what the answer
-*does* (a file that loads and matches, a number within tolerance, a reply with the right labels), not the
-text of the code, so any correct solution passes. A starter's gap is ``...``: checking it says so. Results
-are recorded for the tests (``helpers.report.glue`` under ``"exercises"``). Reference solutions live apart
-from the notebooks, in ``workshop/solutions/``. Introduced in notebooks/50_capstone.ipynb.
-
->>> from helpers import exercises
->>> exercises.check("50.4", ..., onnx_path="model.onnx").right
-✗ 50.4 not answered yet: replace the `...` with your code.
-False
-"""
+"""Checks of the capstone's exercises (notebooks/50_capstone.ipynb, solution in workshop/solutions/)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Feedback", "EXERCISES", "exercise", "check"]
+from helpers.exercises import exercise
 
-Checker = Callable[..., "str | None"]  # returns None when right, else the hint
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """A registered exercise: its task in one line and the function that checks an answer."""
-
-    id: str
-    task: str
-    checker: Checker
-
-
-#: Every exercise by id (``"<notebook number>.<n>"``); filled by :func:`exercise` when this module loads.
-EXERCISES: dict[str, Exercise] = {}
-
-
-@dataclass
-class Feedback:
-    """The verdict on one answer; true when right."""
-
-    exercise: str
-    right: bool
-    message: str
-
-    def __bool__(self) -> bool:
-        return self.right
-
-    def __str__(self) -> str:
-        return f"{'✓' if self.right else '✗'} {self.exercise} {self.message}"
-
-
-def exercise(exercise_id: str, task: str) -> Callable[[Checker], Checker]:
-    """Register ``checker`` as the check of ``exercise_id``."""
-
-    def register(checker: Checker) -> Checker:
-        EXERCISES[exercise_id] = Exercise(exercise_id, task, checker)
-        return checker
-
-    return register
-
-
-def _record(exercise_id: str, right: bool) -> None:
-    if not os.environ.get("WORKBOOK_NOTEBOOK"):
-        return  # interactive: nothing for the tests to read
-    from helpers.report import glue, glued
-
-    done = dict(glued(os.environ["WORKBOOK_NOTEBOOK"]).get("exercises", {}))
-    done[exercise_id] = right
-    glue("exercises", done)
-
-
-def check(exercise_id: str, answer: Any, **context: Any) -> Feedback:
-    """Check ``answer`` to exercise ``exercise_id``; print and return the verdict (never raises for a wrong one).
-
-    context: what the check needs besides the answer (the test data, the model file, ...), passed by
-        the exercise cell.
-    """
-    if exercise_id not in EXERCISES:
-        raise KeyError(f"No exercise {exercise_id!r}; known: {sorted(EXERCISES)}.")
-    if answer is Ellipsis:
-        feedback = Feedback(exercise_id, False, "not answered yet: replace the `...` with your code.")
-    else:
-        try:
-            hint = EXERCISES[exercise_id].checker(answer, **context)
-        except Exception as err:  # a wrong answer may break the check itself: that is a hint too
-            hint = f"checking your answer raised {type(err).__name__}: {str(err)[:200]}"
-        feedback = Feedback(exercise_id, hint is None, "right." if hint is None else f"not yet: {hint}")
-    _record(exercise_id, feedback.right)
-    print(feedback)
-    return feedback
-
-
-# --- the capstone (notebooks/50_capstone.ipynb) ------------------------------------------------------------
 
 def _session(path: Any) -> Any:
     import onnxruntime as ort
@@ -165,7 +77,7 @@ def _check_nodes(answer: Any, *, onnx_path: Any) -> str | None:
     import onnx
 
     nodes = len(onnx.load(str(onnx_path), load_external_data=False).graph.node)
-    if not isinstance(answer, int | np.integer) or isinstance(answer, bool):
+    if not isinstance(answer, (int, np.integer)) or isinstance(answer, bool):  # noqa: UP038 (3.8 kernel)
         return f"answer a whole number, not {type(answer).__name__}."
     if answer != nodes:
         return "not this graph's count: count `model.graph.node`, or read the operators in helpers.inspect's summary."
