@@ -106,10 +106,13 @@ def test_targets_report_measured_figure_and_reason_when_missed():
     assert targets["MiniLM seq 128 batch 1: fused ORT fp32 vs PyTorch eager"]["met"] is True
     assert targets["MiniLM seq 128 batch 1: ORT fp32 (unfused) vs PyTorch eager"]["met"] is None
     int8 = targets["MiniLM seq 128 batch 1: int8 fused (optimize_model) vs fused fp32"]
-    assert (int8["measured"], int8["met"]) == ("2.00x", True)
+    assert (int8["measured"], int8["met"]) == ("2.00x (best runs 2.00x)", True)
     assert targets["MiniLM int8 file size vs fp32"]["met"] is True
-    peak = targets["MiniLM seq 128 fp32 fused batch 32: achieved GFLOP/s"]
-    assert peak["met"] is False and peak["required"] == ">= 75% of matmul peak"
+    peak = targets["MiniLM seq 128 fp32 fused batch 32: achieved GFLOP/s (best run; median run)"]
+    assert peak["met"] is False and peak["required"] == ">= 75% of matmul peak" and peak["note"]
+    gflops[0]["best_run_gflops"] = 80.0  # the best run is judged, as the peak is a best run
+    again = {t["target"]: t for t in benchmark.evaluate_targets(rows, FIDELITY, gflops, vnni=True)}
+    assert again["MiniLM seq 128 fp32 fused batch 32: achieved GFLOP/s (best run; median run)"]["met"] is True
     table = benchmark.targets_table(list(targets.values()))
     assert "4 of 6 targets met" in table.to_markdown()
 
