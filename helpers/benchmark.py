@@ -31,7 +31,7 @@ from helpers.report import Table, write_json
 __all__ = [
     "Stats", "summarize", "time_callable", "time_interleaved", "machine_label", "label_text", "result_row",
     "speedup", "rows_table", "targets_table", "plot_rows", "write_report", "summarize_profile", "matmul_peak_gflops",
-    "count_flops", "memory_mb", "set_threads", "export_keras_onnx", "digits_torch_model", "bench_digits",
+    "count_flops", "matmul_cpu_rate", "memory_mb", "set_threads", "export_keras_onnx", "digits_torch_model", "bench_digits",
     "bench_keras", "MINILM_MODELS", "minilm_models", "bench_minilm", "bench_gflops", "evaluate_targets",
     "run_benchmark", "readme_markdown", "main", "VERSIONS",
 ]
@@ -599,7 +599,9 @@ def bench_gflops(threads: int = 2, batch: int = 32, seq_len: int = 128, repeats:
                  include_minilm: bool = True) -> list[dict[str, Any]]:
     """Achieved GFLOP/s of ONNX Runtime at ``batch`` (digits CNN; MiniLM fp32 unfused and fused) beside the matmul peak.
 
-    Both the median run and the best run are given; the peak is a best run, so the target compares best with best.
+    Both the median run and the best run are given against the peak (a best run). On a busy machine both mostly
+    measure the wait, so the work rate is given too: GFLOP per CPU-second (all threads) of the model against the
+    same for ``torch.mm`` (:func:`matmul_cpu_rate`), which other processes barely change.
 
     FLOPs are counted on the unfused graph (fused ``Attention`` hides its MatMuls), so both MiniLM rows do the
     same work and differ only in time.
@@ -607,7 +609,7 @@ def bench_gflops(threads: int = 2, batch: int = 32, seq_len: int = 128, repeats:
     from helpers.models import DIGITS_INPUT, digits_cnn_onnx
 
     out = []
-    peak = matmul_peak_gflops()
+    peak, cpu_peak = matmul_peak_gflops(), matmul_cpu_rate()
     cases = [("digits CNN", digits_cnn_onnx(), digits_cnn_onnx(), {DIGITS_INPUT: (batch, 1, 8, 8)})]
     if include_minilm:
         from helpers import minilm
@@ -620,13 +622,37 @@ def bench_gflops(threads: int = 2, batch: int = 32, seq_len: int = 128, repeats:
         sess = _ort(path, threads)
         feeds = {k: (np.ones(v, dtype=np.int64) if len(v) == 2 else
                      np.random.default_rng(0).random(v, dtype=np.float32)) for k, v in shapes.items()}
-        stats = time_callable(lambda s=sess, f=feeds: s.run(None, f), warmup=warmup, repeats=repeats, max_seconds=20)
+        cpu: dict[str, Stats] = {}
+        stats = time_interleaved({name: lambda s=sess, f=feeds: s.run(None, f)}, warmup=warmup, repeats=repeats,
+                                 max_seconds=20, cpu=cpu)[name]
         flops = count_flops(counted, shapes)
         achieved, best = flops / (stats.median / 1e3) / 1e9, flops / (stats.min / 1e3) / 1e9
+        per_cpu_s = flops / (cpu[name].median / 1e3) / 1e9
         out.append({"model": name, "batch": batch, "gflop_per_run": flops / 1e9, "median_ms": stats.median,
                     "best_ms": stats.min, "achieved_gflops": achieved, "best_run_gflops": best, "matmul_peak_gflops": peak,
-                    "share_of_peak": f"{achieved / peak:.0%}", "best_run_share": f"{best / peak:.0%}"})
+                    "share_of_peak": f"{achieved / peak:.0%}", "best_run_share": f"{best / peak:.0%}",
+                    "gflop_per_cpu_s": per_cpu_s, "matmul_gflop_per_cpu_s": cpu_peak,
+                    "cpu_share": f"{per_cpu_s / cpu_peak:.0%}"})
     return out
+
+
+def matmul_cpu_rate(sizes: Sequence[int] = (512, 1024), repeats: int = 10) -> float:
+    """``torch.mm``'s float32 work rate, GFLOP per CPU-second of all its threads (best over ``sizes``; 0.0 without torch).
+
+    CPU time counts the work, not the wait, so a busy machine changes it little (with ``OMP_WAIT_POLICY=PASSIVE``
+    idle threads do not spin and add nothing).
+    """
+    if not ("torch" in sys.modules or _importable("torch")):
+        return 0.0
+    import torch
+
+    best = 0.0
+    for n in sizes:
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        cpu: dict[str, Stats] = {}
+        time_interleaved({"mm": lambda a=a, b=b: torch.mm(a, b)}, warmup=1, repeats=repeats, cpu=cpu)
+        best = max(best, 2 * n**3 / (cpu["mm"].median / 1e3) / 1e9)
+    return best
 
 
 def evaluate_targets(rows: Sequence[Mapping[str, Any]], fidelity: Mapping[str, Any] | None = None,
@@ -702,11 +728,15 @@ def evaluate_targets(rows: Sequence[Mapping[str, Any]], fidelity: Mapping[str, A
     for g in gflops or []:
         best = g.get("best_run_gflops", g["achieved_gflops"])
         share = best / g["matmul_peak_gflops"]
+        cpu_text = ""
+        if g.get("matmul_gflop_per_cpu_s"):  # the work rate: what a busy machine changes least, judged when measured
+            share = g["gflop_per_cpu_s"] / g["matmul_gflop_per_cpu_s"]
+            cpu_text = f"; per CPU-second {g['gflop_per_cpu_s']:.1f} of torch.mm's {g['matmul_gflop_per_cpu_s']:.1f} ({share:.0%})"
         judged = g["model"].startswith("MiniLM") and g["model"].endswith("fused") and g["batch"] == 32
-        add(f"{g['model']} batch {g['batch']}: achieved GFLOP/s (best run; median run)",
+        add(f"{g['model']} batch {g['batch']}: achieved GFLOP/s (best run; median run; per CPU-second)",
             ">= 75% of matmul peak" if judged else "report beside matmul peak",
-            f"{best:.1f} of {g['matmul_peak_gflops']:.0f} ({share:.0%}); median run {g['achieved_gflops']:.1f}",
-            share >= 0.75 if judged else None,
+            f"{best:.1f} of {g['matmul_peak_gflops']:.0f} ({best / g['matmul_peak_gflops']:.0%}); median run "
+            f"{g['achieved_gflops']:.1f}{cpu_text}", share >= 0.75 if judged else None,
             "" if not judged or share >= 0.75 else "attention's batched products, softmax, LayerNorm and GELU run below "
             "the BLAS rate, and on a shared machine other processes take cycles from every run")
     return targets
