@@ -80,26 +80,14 @@ def summarize(times_ms: Iterable[float]) -> Stats:
                  float(p10), float(p90), float(q1), float(q3))
 
 
-def time_callable(fn: Callable[[], Any], *, warmup: int = 3, repeats: int = 20, max_seconds: float | None = None,
-                  progress: bool = False, desc: str = "timing") -> Stats:
+def time_callable(fn: Callable[[], Any], *, warmup: int = 3, repeats: int = 20,
+                  max_seconds: float | None = None) -> Stats:
     """Call ``fn`` ``warmup`` times untimed, then time ``repeats`` calls; returns :class:`Stats` in ms.
 
     max_seconds: stop early (after at least 3 timed runs) once this much time was spent timing.
+    One callable timed by :func:`time_interleaved`, the one timing loop of this module.
     """
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"repeats must be >= 1 and warmup >= 0 (got repeats={repeats}, warmup={warmup}).")
-    from tqdm.auto import tqdm
-
-    for _ in range(warmup):
-        fn()
-    times, start = [], time.perf_counter()
-    for _ in tqdm(range(repeats), desc=desc, disable=not progress, leave=False):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-        if max_seconds is not None and len(times) >= 3 and time.perf_counter() - start > max_seconds:
-            break
-    return summarize(times)
+    return time_interleaved({"fn": fn}, warmup=warmup, repeats=repeats, max_seconds=max_seconds)["fn"]
 
 
 def time_interleaved(fns: Mapping[str, Callable[[], Any]], *, warmup: int = 2, repeats: int = 20,
