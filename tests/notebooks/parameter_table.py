@@ -32,7 +32,7 @@ TRIES: dict[str, dict[str, Any]] = {
     "30_inference_onnxruntime": {"top": 5},
     "31_performance_tuning": {"threads": 1},
 
-    "32_quantization": {"threads": 1, "seq_len": 64},
+    "32_quantization": {"threads": 1, "seq_len": 32},
 
     "40_deploy_local_endpoint": {"workers": 1, "max_batch": 16},
     "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_F4s_v2", "instance_count": 3},
@@ -67,7 +67,7 @@ REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "21_pretrained_models": ({"timing_runs": 0}, "timing_runs"),
     "30_inference_onnxruntime": ({"top": 11}, "top"),
     "31_performance_tuning": ({"threads": 0}, "threads"),
-    "32_quantization": ({"seq_len": 1000}, "seq_len"),
+    "32_quantization": ({"seq_len": 513}, "seq_len"),
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
     "41_deploy_azureml": ({"instance_count": 0}, "instance_count"),
     "42_deploy_browser_node": ({"seq_len": 1000}, "seq_len"),
