@@ -5,13 +5,15 @@
 #   make doctor     workshop pre-flight: Python, disk, memory, kernels, Chromium, port, local endpoint (no setup)
 #   make load       bounded load test of the local endpoint (digits CNN, 2 workers) -> build/reports/load.*
 #   make benchmark  ONNX Runtime vs PyTorch, Keras; MiniLM fp32 vs int8 (2 threads) -> build/reports/benchmark.*
+#   make wheelhouse every package setup downloads, in build/wheelhouse for an offline room (WHEELHOUSE=DIR)
+#   make slides     a reveal.js deck per workshop track -> build/slides (reveal.js from a local copy)
 SHELL := /bin/bash
 VENVS ?= .venvs
 PY := $(VENVS)/main/bin/python
 JOBS ?= 2
 LAB_PORT ?= 8888
 
-.PHONY: setup workbook test lint lab clean load benchmark doctor
+.PHONY: setup workbook test lint lab clean load benchmark doctor wheelhouse slides
 
 setup:
 	@bash scripts/setup.sh
@@ -44,3 +46,9 @@ load: setup
 # BENCH_ARGS: e.g. --quick, --threads 1, --parts digits,keras
 benchmark: setup
 	$(PY) -m helpers.benchmark $(BENCH_ARGS)
+
+# The offline room: pack every kernel's wheels, the Debian packages and build/models into one folder
+# (WHEELHOUSE=/media/usb/wheelhouse); on the room's machines: WORKBOOK_WHEELHOUSE=that/folder make setup
+WHEELHOUSE ?= build/wheelhouse
+wheelhouse: setup
+	@bash scripts/wheelhouse.sh $(WHEELHOUSE_ARGS) $(WHEELHOUSE)

@@ -35,6 +35,25 @@ system_packages() {
   fi
 }
 
+# --- offline room: WORKBOOK_WHEELHOUSE=DIR (a folder from `make wheelhouse`) installs with no registry ---
+use_wheelhouse() {
+  local dir=${WORKBOOK_WHEELHOUSE:-} deb missing=()
+  [ -n "$dir" ] || return 0
+  [ -d "$dir/wheels" ] || die "WORKBOOK_WHEELHOUSE=$dir has no wheels/ folder; make one with: make wheelhouse WHEELHOUSE=$dir"
+  dir=$(cd "$dir" && pwd)
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS="$dir/wheels"  # every pip call below: these files only
+  say "offline: pip installs from $dir/wheels only"
+  for deb in "$dir"/debs/*.deb; do  # the Debian packages this machine lacks (never replaces installed ones)
+    [ -f "$deb" ] || continue
+    dpkg-query -W -f='${Status}' "$(dpkg-deb -f "$deb" Package)" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$deb")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "missing system packages; install them with: sudo apt-get install ${missing[*]}"
+  say "offline: installing ${#missing[@]} Debian packages from $dir/debs"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 # --- one venv per kernel -------------------------------------------------------------------------
 stamp_of() {  # everything that decides a kernel's contents
   cat "$@" pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16
@@ -94,6 +113,7 @@ mkdir -p "$venvs"
 # One setup at a time: a second one (another terminal, a parallel test run) waits for the first.
 exec 9>"$venvs/.setup.lock"
 flock 9
+use_wheelhouse
 system_packages
 # Both kernels install at once (downloads overlap); the legacy one reports when it is done.
 make_venv legacy "ONNX workbook: legacy" requirements/legacy.txt requirements/legacy.lock.txt \
