@@ -55,8 +55,15 @@ for spec in "${kernels[@]}"; do
     continue
   fi
   say "$name kernel: downloading $(grep -cv '^\s*\(#\|$\)' "$lock") packages of $lock"
-  # pip itself at the version setup put in the venv, and the build tools of the sdists (requirements/*-build.txt)
-  pip_of "$py" download -q --only-binary=:all: -d "$dest/wheels" "pip==$("$py" -m pip --version | cut -d' ' -f2)"
+  # pip, setuptools and wheel at the venv's versions (pip freeze leaves them out of the lock, yet setup
+  # installs pip, and torch needs setuptools), and the build tools of the sdists (requirements/*-build.txt)
+  mapfile -t tools < <("$py" -c 'import importlib.metadata as m
+for name in ("pip", "setuptools", "wheel"):
+    try:
+        print(f"{name}=={m.version(name)}")
+    except m.PackageNotFoundError:
+        pass')
+  pip_of "$py" download -q --only-binary=:all: --no-deps -d "$dest/wheels" "${tools[@]}"
   for build in "$root"/requirements/*-build.txt; do
     if [ -f "$build" ]; then pip_of "$py" download -q --only-binary=:all: -d "$dest/wheels" -r "$build"; fi
   done
