@@ -52,3 +52,11 @@ benchmark: setup
 WHEELHOUSE ?= build/wheelhouse
 wheelhouse: setup
 	@bash scripts/wheelhouse.sh $(WHEELHOUSE_ARGS) $(WHEELHOUSE)
+
+# A reveal.js deck per workshop track (3h, full-day) from the notebooks -> build/slides. reveal.js comes from
+# workshop/package.json's lock (npm; from the offline bundle's npm-cache when WORKBOOK_WHEELHOUSE is set).
+slides: setup
+	@[ -f workshop/node_modules/reveal.js/dist/reveal.js ] || ! command -v npm >/dev/null \
+	  || npm ci --prefix workshop --ignore-scripts --no-audit --no-fund \
+	     $${WORKBOOK_WHEELHOUSE:+--offline --cache $$WORKBOOK_WHEELHOUSE/npm-cache}
+	$(PY) -m helpers.slides $(SLIDES_ARGS)

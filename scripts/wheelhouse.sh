@@ -8,6 +8,7 @@
 #     --kernel NAME[=LOCK]   only this kernel (repeatable); LOCK replaces requirements/NAME.lock.txt
 #     --no-debs              skip the Debian packages
 #     --no-models            skip build/models
+#     --no-npm               skip reveal.js (npm-cache/, for make slides)
 #   WORKBOOK_WHEELHOUSE=DEST make setup               # then installs from DEST, with the network off
 #
 # Each kernel's files are downloaded by that kernel's own pip (its venv under WORKBOOK_VENVS, default .venvs),
@@ -17,13 +18,14 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venvs="${WORKBOOK_VENVS:-$root/.venvs}"
-dest="" debs=1 models=1 kernels=()
+dest="" debs=1 models=1 npm=1 kernels=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --kernel) kernels+=("$2"); shift 2 ;;
     --no-debs) debs=0; shift ;;
     --no-models) models=0; shift ;;
-    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --no-npm) npm=0; shift ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) echo "wheelhouse: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) dest=$1; shift ;;
   esac
@@ -104,6 +106,16 @@ elif [ "$debs" = 1 ]; then
   say "warning: no apt-get here: the folder holds no Debian packages"
 fi
 
+# --- reveal.js for `make slides`: npm's cache of workshop/package-lock.json (npm ci --offline --cache) -------
+if [ "$npm" = 0 ]; then
+  :
+elif command -v npm >/dev/null; then
+  say "npm: caching workshop/package-lock.json's packages into npm-cache/"
+  npm ci --prefix "$root/workshop" --ignore-scripts --no-audit --no-fund --cache "$dest/npm-cache" >/dev/null
+else
+  say "warning: no npm here: the folder holds no reveal.js (make slides needs it)"
+fi
+
 # --- the shared models the workbook built (optional) ------------------------------------------------
 models_dir="${ONNX_WORKBOOK_BUILD:-$root/build}/models"
 if [ "$models" = 1 ] && [ -d "$models_dir" ]; then
@@ -116,11 +128,13 @@ onnx-workbook offline bundle, made $(date -u +%Y-%m-%dT%H:%MZ) on $(uname -sm) b
 Copy this folder to the machine, then in the repository:  WORKBOOK_WHEELHOUSE=/path/to/this/folder make setup
 wheels/  every kernel's wheels and sdists (pip --no-index --find-links)
 debs/    Debian packages of requirements/apt.txt and their dependencies (installed when missing)
+npm-cache/  reveal.js for make slides (npm ci --prefix workshop --offline --cache npm-cache)
 models/  the workbook's built models (copy to build/models to skip rebuilding them)
 EOF
 
 count=$(find "$dest/wheels" -type f | wc -l)
 say "wheels/: $count files, $(du -sh "$dest/wheels" | cut -f1)"
 if [ -d "$dest/debs" ]; then say "debs/: $(find "$dest/debs" -name '*.deb' | wc -l) packages, $(du -sh "$dest/debs" | cut -f1)"; fi
+if [ -d "$dest/npm-cache" ]; then say "npm-cache/: $(du -sh "$dest/npm-cache" | cut -f1)"; fi
 if [ -d "$dest/models" ]; then say "models/: $(du -sh "$dest/models" | cut -f1)"; fi
 say "total: $(du -sh "$dest" | cut -f1) in $dest ($(( $(date +%s) - started )) s)"

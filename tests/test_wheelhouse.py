@@ -64,7 +64,8 @@ def wheelhouse(tmp_path_factory) -> Path:
     lock = folder / "subset.lock.txt"
     lock.write_text("\n".join(_lock_pins(SUBSET)) + "\n")
     out = subprocess.run(
-        ["bash", "scripts/wheelhouse.sh", "--kernel", f"legacy={lock}", "--no-debs", "--no-models", str(folder / "room")],
+        ["bash", "scripts/wheelhouse.sh", "--kernel", f"legacy={lock}", "--no-debs", "--no-models", "--no-npm",
+         str(folder / "room")],
         cwd=ROOT, capture_output=True, text=True, timeout=300, env=dict(os.environ, WORKBOOK_VENVS=str(VENVS)))
     assert out.returncode == 0, f"wheelhouse.sh failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     assert "total:" in out.stdout
