@@ -30,7 +30,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @dataclass
 class LabServer:
-    """A running JupyterLab: its address, its token, and the process group holding it and its kernels."""
+    """A running JupyterLab: its address, its token, its process (in a group of its own) and its kernels."""
 
     process: subprocess.Popen[bytes]
     port: int
@@ -69,6 +69,7 @@ class LabServer:
     notebook_dir: Path
     log_path: Path
     host: str = "127.0.0.1"
+    _stopped_tree: list[Any] | None = field(default=None, repr=False)  # the processes when stop began
 
     @property
     def base_url(self) -> str:
@@ -100,24 +101,38 @@ class LabServer:
         """True while the server process runs."""
         return self.process.poll() is None
 
-    def leftover_processes(self) -> list[int]:
-        """Process ids still in the server's process group (kernels it started, for example)."""
+    def processes(self) -> list[Any]:
+        """The server and every process it started (kernels run in sessions of their own), as psutil objects."""
+        import psutil
+
         try:
-            import psutil
-        except ImportError:  # pragma: no cover - psutil comes with ipykernel
+            server = psutil.Process(self.process.pid)
+            return [server, *server.children(recursive=True)]
+        except psutil.Error:
             return []
-        group = []
-        for proc in psutil.process_iter(["pid"]):
-            with contextlib.suppress(psutil.Error, ProcessLookupError):
-                if os.getpgid(proc.pid) == self.process.pid:
-                    group.append(proc.pid)
-        return group
+
+    def leftover_processes(self) -> list[int]:
+        """Ids of the server's processes still running: after :meth:`stop`, those it started before stopping."""
+        import psutil
+
+        tree = self._stopped_tree if self._stopped_tree is not None else self.processes()
+        left = []
+        for proc in tree:
+            with contextlib.suppress(psutil.Error):
+                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:  # is_running checks pid reuse
+                    left.append(proc.pid)
+        return left
 
     def stop(self, timeout: float = 20.0) -> None:
-        """Shut down kernels and server through the API, then end whatever is left of the process group.
+        """Shut down kernels and server through the API, then end whatever is left of them.
 
-        Bounded: after `timeout` seconds the group gets SIGTERM, then SIGKILL.
+        Bounded: after `timeout` seconds the server gets SIGTERM, then SIGKILL; kernels still running
+        10 s after the server are killed.
         """
+        import psutil
+
+        if self._stopped_tree is None:
+            self._stopped_tree = self.processes()
         if self.alive:
             with contextlib.suppress(OSError, urllib.error.URLError):
                 self.api("api/shutdown", method="POST", timeout=5)
@@ -133,8 +148,10 @@ class LabServer:
         deadline = time.monotonic() + 10  # kernels leave a moment after the server
         while self.leftover_processes() and time.monotonic() < deadline:
             time.sleep(0.2)
-        if self.leftover_processes():
-            self._signal_group(signal.SIGKILL)
+        for proc in self._stopped_tree:
+            if proc.pid in self.leftover_processes():
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
 
     def _signal_group(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

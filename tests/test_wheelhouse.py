@@ -22,6 +22,8 @@ LEGACY_PY = VENVS / "legacy" / "bin" / "python"
 # python-dateutil needs six and tzdata: pip must resolve dependencies from the folder too
 SUBSET = ("python-dateutil", "six", "tzdata", "tabulate")
 UNREACHABLE = "http://127.0.0.1:9/"
+# one worker builds the wheelhouse and the venv once (where xdist's loadgroup groups)
+pytestmark = pytest.mark.xdist_group("wheelhouse")
 
 
 def _lock_pins(names: tuple[str, ...]) -> list[str]:
