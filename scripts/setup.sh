@@ -43,12 +43,18 @@ use_wheelhouse() {
   dir=$(cd "$dir" && pwd)
   export PIP_NO_INDEX=1 PIP_FIND_LINKS="$dir/wheels"  # every pip call below: these files only
   say "offline: pip installs from $dir/wheels only"
-  for deb in "$dir"/debs/*.deb; do  # the Debian packages this machine lacks (never replaces installed ones)
+  # When the machine lacks some of debs/, install those and the newer versions of what it has in older
+  # ones (a new package may need them); never a downgrade, nothing when nothing is missing.
+  local newer=() pkg have
+  for deb in "$dir"/debs/*.deb; do
     [ -f "$deb" ] || continue
-    dpkg-query -W -f='${Status}' "$(dpkg-deb -f "$deb" Package)" 2>/dev/null | grep -q "install ok installed" \
-      || missing+=("$deb")
+    pkg=$(dpkg-deb -f "$deb" Package)
+    have=$(dpkg-query -W -f='${Status} ${Version}' "$pkg" 2>/dev/null | sed -n 's/^install ok installed //p' || true)
+    if [ -z "$have" ]; then missing+=("$deb")
+    elif dpkg --compare-versions "$have" lt "$(dpkg-deb -f "$deb" Version)"; then newer+=("$deb"); fi
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  missing+=("${newer[@]}")
   [ "$(id -u)" = 0 ] || die "missing system packages; install them with: sudo apt-get install ${missing[*]}"
   say "offline: installing ${#missing[@]} Debian packages from $dir/debs"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -117,7 +117,9 @@ else
 fi
 
 # --- the shared models the workbook built (optional) ------------------------------------------------
-models_dir="${ONNX_WORKBOOK_BUILD:-$root/build}/models"
+build="${ONNX_WORKBOOK_BUILD:-build}"
+[[ "$build" = /* ]] || build="$root/$build"  # a relative setting is from the repository root, as in helpers.paths
+models_dir="$build/models"
 if [ "$models" = 1 ] && [ -d "$models_dir" ]; then
   say "models: copying $models_dir"
   rm -rf "$dest/models" && cp -r "$models_dir" "$dest/models"

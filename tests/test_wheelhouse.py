@@ -132,29 +132,36 @@ def test_a_folder_without_wheels_is_refused_with_the_command_that_makes_one(tmp_
     assert "make wheelhouse" in out.stderr
 
 
-def _deb(folder: Path, package: str) -> Path:
+def _deb(folder: Path, package: str, version: str = "1.0") -> Path:
     """A tiny real .deb named `package` (dpkg-deb reads its control file)."""
-    tree = folder / package
+    tree = folder / f"{package}-{version}"
     (tree / "DEBIAN").mkdir(parents=True)
-    (tree / "DEBIAN" / "control").write_text(
-        f"Package: {package}\nVersion: 1.0\nArchitecture: all\nMaintainer: test <t@example.org>\nDescription: probe\n")
-    subprocess.run(["dpkg-deb", "--build", str(tree), str(folder / f"{package}_1.0_all.deb")],
-                   check=True, capture_output=True, timeout=60)
-    return folder / f"{package}_1.0_all.deb"
+    (tree / "DEBIAN" / "control").write_text(f"Package: {package}\nVersion: {version}\nArchitecture: all\n"
+                                             "Maintainer: test <t@example.org>\nDescription: probe\n")
+    deb = folder / f"{package}_{version}_all.deb"
+    subprocess.run(["dpkg-deb", "--build", str(tree), str(deb)], check=True, capture_output=True, timeout=60)
+    return deb
+
+
+def _apt_calls(wheelhouse: Path) -> list[str]:
+    """Run use_wheelhouse with stand-ins for apt-get and id: record the command instead of changing the machine."""
+    calls = wheelhouse / "apt-get.calls"
+    calls.unlink(missing_ok=True)
+    out = _bash(f'apt-get() {{ echo "$*" >> {calls}; }}\nid() {{ echo 0; }}\nuse_wheelhouse',
+                _offline_env(WORKBOOK_WHEELHOUSE=str(wheelhouse)))
+    assert out.returncode == 0, out.stdout + out.stderr
+    return calls.read_text().splitlines() if calls.exists() else []
 
 
 @pytest.mark.skipif(sys.platform != "linux" or not Path("/usr/bin/dpkg-deb").exists(), reason="needs dpkg-deb")
-def test_setup_installs_only_the_debian_packages_the_machine_lacks(tmp_path):
+def test_setup_installs_the_debian_packages_the_machine_lacks_never_a_downgrade(tmp_path):
     (tmp_path / "wheels").mkdir()
     debs = tmp_path / "debs"
     debs.mkdir()
-    installed, absent = _deb(debs, "bash"), _deb(debs, "onnx-workbook-absent-probe")
-    # apt-get and id are stand-ins: the test records the command instead of changing the machine
-    calls = tmp_path / "apt-get.calls"
-    out = _bash(f'apt-get() {{ echo "$*" >> {calls}; }}\nid() {{ echo 0; }}\nuse_wheelhouse',
-                _offline_env(WORKBOOK_WHEELHOUSE=str(tmp_path)))
-    assert out.returncode == 0, out.stderr
-    apt = calls.read_text().splitlines()
+    older, newer = _deb(debs, "bash", "1.0"), _deb(debs, "dash", "999.0")
+    assert _apt_calls(tmp_path) == [], "nothing is missing: nothing is installed, not even the newer dash"
+    absent = _deb(debs, "onnx-workbook-absent-probe")
+    apt = _apt_calls(tmp_path)
     assert len(apt) == 1 and apt[0].startswith("install ") and str(absent) in apt[0], apt
-    assert str(installed) not in apt[0], "a package the machine has is left alone"
-    assert "installing 1 Debian packages" in out.stdout
+    assert str(newer) in apt[0], "a newer version of an installed package comes along (the new one may need it)"
+    assert str(older) not in apt[0], "an installed package is never downgraded"
