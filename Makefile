@@ -6,13 +6,15 @@
 #   make load       bounded load test of the local endpoint (digits CNN, 2 workers) -> build/reports/load.*
 #   make benchmark  ONNX Runtime vs PyTorch, Keras; MiniLM fp32 vs int8 (2 threads) -> build/reports/benchmark.*
 #   make web        the browser page (ONNX Runtime Web: draw a digit, embed sentences) on http://127.0.0.1:8000
+#   make wheelhouse every package setup downloads, in build/wheelhouse for an offline room (WHEELHOUSE=DIR)
+#   make slides     a reveal.js deck per workshop track -> build/slides (reveal.js from a local copy)
 SHELL := /bin/bash
 VENVS ?= .venvs
 PY := $(VENVS)/main/bin/python
 JOBS ?= 2
 LAB_PORT ?= 8888
 
-.PHONY: setup workbook test lint lab clean load benchmark doctor web
+.PHONY: setup workbook test lint lab clean load benchmark doctor web wheelhouse slides
 
 setup:
 	@bash scripts/setup.sh
@@ -51,3 +53,17 @@ benchmark: setup
 # The page of notebook 42 with the digits CNN and MiniLM, cross-origin isolated (WEB_ARGS="--port 8001 --threads 2").
 web: setup
 	$(PY) -m helpers.web $(WEB_ARGS)
+
+# The offline room: pack every kernel's wheels, the Debian packages and build/models into one folder
+# (WHEELHOUSE=/media/usb/wheelhouse); on the room's machines: WORKBOOK_WHEELHOUSE=that/folder make setup
+WHEELHOUSE ?= build/wheelhouse
+wheelhouse: setup
+	@bash scripts/wheelhouse.sh $(WHEELHOUSE_ARGS) $(WHEELHOUSE)
+
+# A reveal.js deck per workshop track (3h, full-day) from the notebooks -> build/slides. reveal.js comes from
+# workshop/package.json's lock (npm; from the offline bundle's npm-cache when WORKBOOK_WHEELHOUSE is set).
+slides: setup
+	@[ -f workshop/node_modules/reveal.js/dist/reveal.js ] || ! command -v npm >/dev/null \
+	  || npm ci --prefix workshop --ignore-scripts --no-audit --no-fund \
+	     $${WORKBOOK_WHEELHOUSE:+--offline --cache $$WORKBOOK_WHEELHOUSE/npm-cache}
+	$(PY) -m helpers.slides $(SLIDES_ARGS)

@@ -52,6 +52,31 @@ system_packages() {  # install what is missing as root; otherwise say the exact 
   return 0
 }
 
+# --- offline room: WORKBOOK_WHEELHOUSE=DIR (a folder from `make wheelhouse`) installs with no registry ---
+use_wheelhouse() {
+  local dir=${WORKBOOK_WHEELHOUSE:-} deb missing=()
+  [ -n "$dir" ] || return 0
+  [ -d "$dir/wheels" ] || die "WORKBOOK_WHEELHOUSE=$dir has no wheels/ folder; make one with: make wheelhouse WHEELHOUSE=$dir"
+  dir=$(cd "$dir" && pwd)
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS="$dir/wheels"  # every pip call below: these files only
+  say "offline: pip installs from $dir/wheels only"
+  # When the machine lacks some of debs/, install those and the newer versions of what it has in older
+  # ones (a new package may need them); never a downgrade, nothing when nothing is missing.
+  local newer=() pkg have
+  for deb in "$dir"/debs/*.deb; do
+    [ -f "$deb" ] || continue
+    pkg=$(dpkg-deb -f "$deb" Package)
+    have=$(dpkg-query -W -f='${Status} ${Version}' "$pkg" 2>/dev/null | sed -n 's/^install ok installed //p' || true)
+    if [ -z "$have" ]; then missing+=("$deb")
+    elif dpkg --compare-versions "$have" lt "$(dpkg-deb -f "$deb" Version)"; then newer+=("$deb"); fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  missing+=("${newer[@]}")
+  [ "$(id -u)" = 0 ] || die "missing system packages; install them with: sudo apt-get install ${missing[*]}"
+  say "offline: installing ${#missing[@]} Debian packages from $dir/debs"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 # --- one venv per kernel -------------------------------------------------------------------------
 stamp_of() {  # everything that decides a kernel's contents
   cat "$@" pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16
@@ -202,6 +227,7 @@ main() {
   # One setup at a time: a second one (another terminal, a parallel test run) waits for the first.
   exec 9>"$venvs/.setup.lock"
   flock 9
+  use_wheelhouse
   system_packages
   # The kernels install at once (downloads overlap); the legacy and mlnet ones report when they are done.
   make_venv legacy "ONNX workbook: legacy" requirements/legacy.txt requirements/legacy.lock.txt \
