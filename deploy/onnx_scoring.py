@@ -332,7 +332,15 @@ class OnnxScorer:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self.model_path = Path(model_path)
-        self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        if not self.model_path.is_file():
+            raise ModelNotFoundError(f"{self.model_path} is not a file: point the deployment at the .onnx file.")
+        try:
+            self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # InvalidProtobuf, Fail, NoSuchFile, UnicodeDecodeError...: one error for one problem
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[-1][:300]
+            raise UnsupportedModelError(
+                f"{self.model_path.name} is not a valid ONNX model that ONNX Runtime can load: {reason} "
+                "Re-export the model, and check it with onnx.checker.check_model(path, full_check=True).") from err
         self.inputs = [self._input_spec(i) for i in self.session.get_inputs()]
         outputs = self.session.get_outputs()
         self.outputs = [o.name for o in outputs]

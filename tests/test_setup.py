@@ -240,4 +240,4 @@ def test_a_whole_setup_run_with_a_fake_pip_builds_both_kernels_then_only_checks(
     assert "warning: no Python 3.8 found for the mlnet kernel" in first.stdout and "pyenv install 3.8" in first.stdout
     assert not (venvs / "mlnet").exists(), "without Python 3.8 the other kernels install and mlnet is left out"
     again = subprocess.run(["bash", str(SETUP)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and again.stdout.count("up to date") == 2, again.stdout + again.stderr
+    assert again.returncode == 0 and again.stdout.count("kernel: up to date") == 2, again.stdout + again.stderr

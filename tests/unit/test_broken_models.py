@@ -34,12 +34,10 @@ ENTRY_POINTS = {
     "visualize.compare_graphs": lambda p, tmp: visualize.compare_graphs({"model": p}),
 }
 
-# deploy/onnx_scoring.py ships alone (numpy + onnxruntime, no helpers): it cannot use helpers' loader.
-# On this branch its OnnxScorer passes ONNX Runtime's raw error through for every case (InvalidProtobuf,
-# Fail, NoSuchFile, and a UnicodeDecodeError for the non-UTF-8 names): expected to fail until the scoring
-# module validates the file at init (left to the deploy/ owner; reported to the lead). Not strict, so the
-# fix shows as XPASS: then empty this set.
-SCORER_RAW_ERROR_CASES: set[str] = set(broken_models.CASES)
+# deploy/onnx_scoring.py ships alone (numpy + onnxruntime, no helpers): it cannot use helpers' loader, so its
+# OnnxScorer turns ONNX Runtime's load errors into its own UnsupportedModelError naming the file. A case listed
+# here is expected to fail (not strict, so a fix shows as XPASS).
+SCORER_RAW_ERROR_CASES: set[str] = set()
 
 
 @pytest.fixture(scope="module")

@@ -171,6 +171,7 @@ def test_a_good_request_gets_predictions_probabilities_labels_and_time(scorer):
 
 
 def test_a_zipmap_classifier_answers_with_json_objects(tmp_path):
+    pytest.importorskip("skl2onnx", reason="skl2onnx lives in the main kernel")
     model, X, clf = em.zipmap_model()
     scorer = scorer_for(model, tmp_path)
     answer = scorer.score({"X": X[:5].tolist()})
@@ -185,6 +186,7 @@ def test_a_zipmap_classifier_answers_with_json_objects(tmp_path):
 
 
 def test_string_classes_are_predictions_the_schema_allows(tmp_path):
+    pytest.importorskip("skl2onnx", reason="skl2onnx lives in the main kernel")
     model, X, clf = em.zipmap_model(classes=["cat", "dog", "fish"])
     scorer = scorer_for(model, tmp_path)
     answer = scorer.score({"X": X[:3].tolist()})
@@ -365,6 +367,7 @@ def test_helpers_runtime_uses_this_validator():
 # -- score.py ------------------------------------------------------------------------------------------
 def test_score_py_loads_the_model_once_and_not_at_import(tmp_path, monkeypatch):
     """The schema example used to open a second session when the script was imported."""
+    pytest.importorskip("inference_schema", reason="the inference server lives in the main kernel")
     import importlib.util
 
     em.save(em.two_input_model(), tmp_path)
