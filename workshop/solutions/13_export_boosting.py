@@ -18,7 +18,7 @@ answer_13_2 = {
         want, verify.run_onnx(paths["lightgbm", "classifier (float32 thresholds rounded down)"],
                               [X_off.astype(np.float32)])["probabilities"]),
 }
-print(answer_13_2)  # float64 holds: it compares the same doubles; rounding down is exact only for float32 inputs
+print(answer_13_2)  # float64 holds for any input; rounding down is exact for float32 inputs only (here +1e-9 mostly rounds back)
 
 # %% 13.3
 scaler64 = StandardScaler().fit(X_train.astype(np.float64))
