@@ -159,3 +159,72 @@ def test_19_3_checks_what_onnx_runtime_1_2_can_read(tmp_path):
     }
     for hint, feedback in wrong.items():
         assert not feedback and hint in feedback.message, (hint, feedback.message)
+
+
+# --- notebook 20 -----------------------------------------------------------------------------------------------
+
+
+def _conv_file(path, sign=1.0):
+    """A one-Conv classifier of 1x4x4 images into 3 scores (weights times ``sign``)."""
+    import numpy as np
+
+    w = (sign * np.random.default_rng(1).standard_normal((3, 1, 4, 4))).astype("float32")
+    nodes = [helper.make_node("Conv", ["image", "w"], ["c"]), helper.make_node("Flatten", ["c"], ["scores"])]
+    graph = helper.make_graph(nodes, "conv", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 1, 4, 4])],
+                              [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", 3])],
+                              [onnx.numpy_helper.from_array(w, "w")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_20_1_wants_qlinearconv_and_agreeing_labels(tmp_path):
+    import numpy as np
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+
+    X = np.random.default_rng(0).random((32, 1, 4, 4), dtype=np.float32)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"image": X}])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    float_path, flipped = _conv_file(tmp_path / "float.onnx"), _conv_file(tmp_path / "flipped.onnx", sign=-1.0)
+    qop, qdq = tmp_path / "qop.onnx", tmp_path / "qdq.onnx"
+    quantize_static(str(float_path), str(qop), Reader(), quant_format=QuantFormat.QOperator)
+    quantize_static(str(float_path), str(qdq), Reader(), quant_format=QuantFormat.QDQ)
+    wrong = {
+        "QuantFormat.QOperator": exercises.check("20.1", qdq, float_path=float_path, X=X),
+        "of the labels agree": exercises.check("20.1", qop, float_path=flipped, X=X),
+        "answer the path": exercises.check("20.1", None, float_path=float_path, X=X),
+    }
+    for hint, feedback in wrong.items():
+        assert not feedback and hint in feedback.message, (hint, feedback.message)
+
+
+def test_20_2_wants_the_default_opset_and_the_cnn(tmp_path):
+    import numpy as np
+    from torch.onnx._constants import ONNX_DEFAULT_OPSET
+
+    from helpers import models
+
+    cnn = models.make_digits_cnn().eval()
+    X = np.random.default_rng(0).random((4, 1, 8, 8), dtype=np.float32)
+    wrong = {
+        "opset 18 is what the notebook asked for": exercises.check("20.2", _cnn_file(tmp_path / "o18.onnx", batch="N", opset=18, ir=8), model=cnn, X=X),
+        "not the exporter's default": exercises.check("20.2", _cnn_file(tmp_path / "o17.onnx", batch="N", opset=17, ir=8), model=cnn, X=X),
+        "differs from the CNN": exercises.check("20.2", _cnn_file(tmp_path / "od.onnx", batch="N", opset=ONNX_DEFAULT_OPSET, ir=10),
+                                                model=cnn, X=X),
+        "answer the path": exercises.check("20.2", 20, model=cnn, X=X),
+    }
+    for hint, feedback in wrong.items():
+        assert not feedback and hint in feedback.message, (hint, feedback.message)
+
+
+def test_20_3_checks_which_file_the_shared_port_serves(tmp_path):
+    first, second = _conv_file(tmp_path / "first.onnx"), _conv_file(tmp_path / "second.onnx", sign=-1.0)
+    assert exercises.check("20.3", "second.onnx", first=first, second=second)
+    old = exercises.check("20.3", "first.onnx", first=first, second=second)
+    assert not old and "not the file that port serves now" in old.message
+    assert "answer a file name" in exercises.check("20.3", True, first=first, second=second).message
