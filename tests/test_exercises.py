@@ -191,3 +191,19 @@ def test_solutions_fill_the_gaps_and_a_gap_without_a_solution_is_named(tmp_path)
         exercises.solved_notebook(nb, exercises.solutions_of(solutions))
     with pytest.raises(KeyError, match="No solution for exercise 99.1"):
         exercises.solved_notebook(nb, {})
+
+
+@pytest.mark.parametrize("kernel", ["legacy", "mlnet"])
+def test_every_check_module_imports_in_the_other_kernels(kernel):
+    """Notebooks 15-16 (legacy) and 18 (mlnet, Python 3.8) call exercises.check, which loads every check module."""
+    import subprocess
+
+    from helpers.environment import installed_kernels
+
+    python = installed_kernels().get(f"onnx-workbook-{kernel}", {}).get("python")
+    if not python:
+        pytest.skip(f"the {kernel} kernel is not installed here")
+    code = "from helpers import exercises; print(len(exercises.registry()))"
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert int(done.stdout.strip()) == len(exercises.registry())
