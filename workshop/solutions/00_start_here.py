@@ -6,10 +6,10 @@ main_versions = environment.package_versions(["numpy", "onnx", "onnxruntime"])
 answer_0_1 = {name for name, version in main_versions.items() if legacy[name] != version}
 
 # %% 0.2
-import nbformat
+import json
 
-parameters_cell = next(cell for cell in nbformat.read(notebook_01, as_version=4).cells
-                       if "parameters" in cell.metadata.get("tags", []))
+cells = json.loads(notebook_01.read_text(encoding="utf-8"))["cells"]
+parameters_cell = next(cell for cell in cells if "parameters" in cell["metadata"].get("tags", []))
 defaults = {}
-exec(parameters_cell.source, defaults)  # the cell only assigns literals
+exec("".join(parameters_cell["source"]), defaults)  # the cell only assigns literals
 answer_0_2 = {name: value for name, value in defaults.items() if not name.startswith("__")}
