@@ -142,18 +142,14 @@ def stop_session(session: Any, timeout: float = 30.0) -> bool:
     gateway = SparkContext._gateway
     proc = getattr(gateway, "proc", None)
     if gateway is not None:
-        try:
+        with contextlib.suppress(Exception):  # an already closed gateway is fine
             gateway.shutdown()
-        except Exception:  # noqa: BLE001 - an already closed gateway is fine
-            pass
     SparkContext._gateway = None
     SparkContext._jvm = None
     if proc is None:
         return True
-    try:
+    with contextlib.suppress(Exception):
         proc.stdin.close()  # the JVM's launcher exits when its stdin closes
-    except Exception:  # noqa: BLE001
-        pass
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
