@@ -38,3 +38,7 @@ load: setup
 # BENCH_ARGS: e.g. --quick, --threads 1, --parts digits,keras
 benchmark: setup
 	$(PY) -m helpers.benchmark $(BENCH_ARGS)
+
+# Spark batch scoring (notebooks/45): rows/s on local[1], local[2] and a standalone 2-worker cluster -> build/reports/spark_benchmark.*
+spark-benchmark: setup
+	$(PY) -m helpers.spark $(SPARK_ARGS)
