@@ -455,8 +455,13 @@ def _main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small data: a smoke test, not a measurement")
     parser.add_argument("--master", default="local[2]", help="local[N] or spark://host:port (default local[2])")
     parser.add_argument("--no-cluster", action="store_true", help="skip the standalone 2-worker cluster")
+    parser.add_argument("--digits-rows", type=int, help="digit rows to score (notebook default 200,000)")
+    parser.add_argument("--sentence-rows", type=int, help="sentences to embed (notebook default 1,000)")
+    parser.add_argument("--repeats", type=int, help="timed runs per measurement (notebook default 2)")
     args = parser.parse_args(argv)
-    benchmark(quick=args.quick, parameters={"master": args.master, "standalone_cluster": not args.no_cluster})
+    extra = {k: v for k, v in (("digits_rows", args.digits_rows), ("sentence_rows", args.sentence_rows),
+                               ("repeats", args.repeats)) if v is not None}
+    benchmark(quick=args.quick, parameters={"master": args.master, "standalone_cluster": not args.no_cluster, **extra})
     return 0
 
 
