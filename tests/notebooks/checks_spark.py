@@ -25,6 +25,7 @@ def _batch_scoring_spark(results, records):
         assert results["cluster_workers"] == 2 and any(r.startswith("standalone") for r in runners)
     assert all(r["rows_per_s"] > 0 for r in results["rates"])
     assert results["anti_pattern_cost"]["session per batch"] > 0
+    assert results["anti_pattern_cost"]["MiniLM session per batch"] > 1.0  # loading MiniLM per batch always costs
     assert results["batch_agreement"] == 1.0
     settings = results["batch_settings"]
     assert settings["mini_batch_size"] == 2 and settings["instance_count"] == 2
