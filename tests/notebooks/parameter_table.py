@@ -35,7 +35,7 @@ TRIES: dict[str, dict[str, Any]] = {
     "40_deploy_local_endpoint": {"workers": 1, "max_batch": 16},
     "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_DS3_v2", "instance_count": 2},
     "45_batch_scoring_spark": {"master": "local[1]", "digits_rows": 5_000, "sentence_rows": 150, "arrow_batch": 500,
-                               "ort_threads": 2, "standalone_cluster": False, "repeats": 2},
+                               "ort_threads": 2, "standalone_cluster": False, "repeats": 1},
 }
 
 #: (notebook, parameter) -> why it is not tried in the tests.
