@@ -14,7 +14,7 @@ PY := $(VENVS)/main/bin/python
 JOBS ?= 2
 LAB_PORT ?= 8888
 
-.PHONY: setup workbook test lint lab clean load benchmark doctor web wheelhouse slides
+.PHONY: setup workbook test lint lab clean load benchmark doctor web wheelhouse slides spark-benchmark
 
 setup:
 	@bash scripts/setup.sh
@@ -67,3 +67,7 @@ slides: setup
 	  || npm ci --prefix workshop --ignore-scripts --no-audit --no-fund \
 	     $${WORKBOOK_WHEELHOUSE:+--offline --cache $$WORKBOOK_WHEELHOUSE/npm-cache}
 	$(PY) -m helpers.slides $(SLIDES_ARGS)
+
+# Spark batch scoring (notebooks/45): rows/s on local[1], local[2] and a standalone 2-worker cluster -> build/reports/spark_benchmark.*
+spark-benchmark: setup
+	$(PY) -m helpers.spark $(SPARK_ARGS)

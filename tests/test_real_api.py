@@ -49,6 +49,10 @@ REQUIRED_CALLS: dict[str, list[str]] = {
     "42_deploy_browser_node": [
         r"convert_onnx_models_to_ort", r"subprocess\.run\(\[\"node\"",
     ],
+    "45_batch_scoring_spark": [
+        r"mapInPandas\(", r"addFile\(", r"SparkFiles\.get\(", r"maxRecordsPerBatch", r"BatchEndpoint\(",
+        r"ModelBatchDeployment\(", r"ModelBatchDeploymentSettings\(",
+    ],
     "41_deploy_azureml": [
         r"\bModel\(", r"\bEnvironment\(", r"ManagedOnlineEndpoint\(", r"ManagedOnlineDeployment\(",
     ],

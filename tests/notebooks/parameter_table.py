@@ -37,6 +37,8 @@ TRIES: dict[str, dict[str, Any]] = {
     "40_deploy_local_endpoint": {"workers": 1, "max_batch": 16},
     "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_F4s_v2", "instance_count": 3},
     "42_deploy_browser_node": {"threads": 3, "seq_len": 16, "timing_runs": 3, "minilm_variant": "int8"},
+    "45_batch_scoring_spark": {"master": "local[1]", "digits_rows": 5_000, "sentence_rows": 150, "arrow_batch": 500,
+                               "ort_threads": 2, "standalone_cluster": False, "repeats": 1},
 
     "50_capstone": {"framework": "keras", "epochs": 100},
 }
@@ -71,4 +73,5 @@ REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
     "41_deploy_azureml": ({"instance_count": 0}, "instance_count"),
     "42_deploy_browser_node": ({"seq_len": 1000}, "seq_len"),
+    "45_batch_scoring_spark": ({"arrow_batch": 10}, "arrow_batch"),
 }
