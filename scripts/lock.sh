@@ -16,11 +16,17 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venvs="${WORKBOOK_VENVS:-$root/.venvs}"
 hashes=0
 [ "${1:-}" = "--hashes" ] && hashes=1
+# Kernels whose lock gets hashes with --hashes. The legacy kernel's packages all come from PyPI, so its
+# hashes are PyPI's. The main kernel is left out by default: its torch==X+cpu comes from PyTorch's CPU index,
+# which cannot be reached from the machines this lock is made on, so its hash could only be the local
+# wheel's (HASHED_KERNELS="main legacy" where download.pytorch.org answers). The mlnet kernel (Python 3.8)
+# is locked by hand (requirements/mlnet.lock.txt): lock_hashes.py picks CPython 3.11 files.
+hashed=" ${HASHED_KERNELS:-legacy} "
 for kernel in main legacy; do
   lock="$root/requirements/$kernel.lock.txt"
   frozen=$(mktemp)
   "$venvs/$kernel/bin/python" -m pip freeze --exclude-editable > "$frozen"
-  if [ "$hashes" = 1 ]; then
+  if [ "$hashes" = 1 ] && [[ "$hashed" == *" $kernel "* ]]; then
     # the main venv's python: it has packaging, which lock_hashes.py uses to read file names
     "$venvs/main/bin/python" "$root/scripts/lock_hashes.py" "$frozen" > "$lock.new"
     mv "$lock.new" "$lock"
@@ -28,7 +34,7 @@ for kernel in main legacy; do
     cp "$frozen" "$lock"
   fi
   rm -f "$frozen"
-  echo "wrote requirements/$kernel.lock.txt ($(grep -c '==' "$lock") packages$([ "$hashes" = 1 ] && echo ", with hashes"))"
+  echo "wrote requirements/$kernel.lock.txt ($(grep -c '==' "$lock") packages$(grep -q -- '--hash=' "$lock" && echo ", with hashes"))"
 done
 
 # environment.yml mirrors the main kernel's top-level pins for conda users.
