@@ -251,7 +251,7 @@ def page_models(minilm: str | os.PathLike[str] | None = None) -> dict[str, Path]
     return {
         "digits_cnn.onnx": digits_cnn_onnx(),
         "minilm.onnx": Path(minilm) if minilm else minilm_mod.export_minilm_onnx(),
-        "tokenizer.json": minilm_mod.minilm_files()["tokenizer.json"],
+        "tokenizer.json": minilm_mod.minilm_dir() / "tokenizer.json",
     }
 
 

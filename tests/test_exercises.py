@@ -137,7 +137,7 @@ def test_the_capstone_solution_passes_every_check_for_each_framework(framework):
         run = execute_notebook(starter, build_dir("notebooks-solutions"), parameters={"quick": True, "framework": framework})
         done = glued("50_capstone").get("exercises", {})
     assert run.ok, run.describe()
-    assert sorted(done) == ["50.1", "50.2", "50.3", "50.4", "50.5", "50.6"] and all(done.values()), done
+    assert sorted(done) == [f"50.{i}" for i in range(1, 9)] and all(done.values()), done
 
 
 # --- the exercises of every notebook: gaps, solutions and checks agree ------------------------------------------
@@ -207,3 +207,41 @@ def test_every_check_module_imports_in_the_other_kernels(kernel):
     done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-1500:]
     assert int(done.stdout.strip()) == len(exercises.registry())
+
+
+def test_the_extra_exercises_refuse_wrong_answers(wine_model, tmp_path):
+    """50.7 (a second framework's export) and 50.8 (a malformed request's status), fed wrong and right answers."""
+    import onnx
+
+    from helpers.serve import Reply
+
+    wine, _, path, fixed = wine_model
+    ctx = {"onnx_path": path, "X_test": wine.X_test, "y_test": wine.y_test}
+    same, other, other_fixed = tmp_path / "same.onnx", tmp_path / "other.onnx", tmp_path / "other_fixed.onnx"
+    same.write_bytes(path.read_bytes())
+    for source, target in ((path, other), (fixed, other_fixed)):
+        model = onnx.load(source)
+        model.producer_name = "pytorch"  # as if torch.onnx had written it
+        onnx.save(model, target)
+    assert exercises.check("50.7", other, **ctx)
+    wrong = {
+        "first export": exercises.check("50.7", path, **ctx),
+        "same exporter": exercises.check("50.7", same, **ctx),
+        "batch dimension is fixed": exercises.check("50.7", other_fixed, **ctx),
+        "not an .onnx file": exercises.check("50.7", tmp_path / "none.onnx", **ctx),
+    }
+
+    class Endpoint:  # answers as deploy/score.py does: 400 for a short row and for a string
+        def post(self, payload):
+            return Reply(400, {"message": "bad row"}, {}, 1.0)
+
+    ctx = {"endpoint": Endpoint(), "X_test": wine.X_test}
+    assert exercises.check("50.8", (400, 400), **ctx)
+    assert exercises.check("50.8", [Endpoint().post({}), Endpoint().post({})], **ctx), "replies count as their status"
+    wrong.update({
+        "two HTTP status codes": exercises.check("50.8", "400", **ctx),
+        "accepted (200)": exercises.check("50.8", (200, 400), **ctx),
+        "not the endpoint's answers": exercises.check("50.8", (500, 500), **ctx),
+    })
+    for hint, feedback in wrong.items():
+        assert not feedback and hint in feedback.message, (hint, feedback.message)

@@ -103,3 +103,40 @@ def _check_reply(answer: Any, *, onnx_path: Any, X_test: np.ndarray) -> str | No
     if list(answer["predictions"]) != expected:
         return "the predictions are not the model's for the first five test rows: post X_test[:5], as a list of lists."
     return None
+
+
+@exercise("50.7", "export the same task from a second framework; answer that file's path")
+def _check_other_framework(answer: Any, *, onnx_path: Any, X_test: np.ndarray, y_test: np.ndarray) -> str | None:
+    import onnx
+
+    path = Path(answer)
+    if path.suffix != ".onnx" or not path.is_file():
+        return f"{path} is not an .onnx file that exists: answer the path you exported the second model to."
+    if path.resolve() == Path(onnx_path).resolve():
+        return "that is your first export: train and export the same task with another framework, to a new file."
+    producer = onnx.load(str(path), load_external_data=False).producer_name
+    first = onnx.load(str(onnx_path), load_external_data=False).producer_name
+    if producer == first:
+        return f"both files come from the same exporter ({producer}): use another framework's own exporter."
+    hint = _check_export(path, X_test=X_test)
+    if hint:
+        return hint
+    accuracy = float((_probabilities(path, X_test).argmax(1) == y_test).mean())
+    if accuracy < 0.85:
+        return f"the second model's test accuracy is {accuracy:.2f}; aim for 0.85: scale inside the model, train longer."
+    return None
+
+
+@exercise("50.8", "send the endpoint a row of 12 numbers, then one with a string; answer the two status codes")
+def _check_malformed_status(answer: Any, *, endpoint: Any, X_test: np.ndarray) -> str | None:
+    statuses = [getattr(a, "status", a) for a in answer] if isinstance(answer, (list, tuple)) else None  # noqa: UP038
+    if not statuses or len(statuses) != 2 or not all(isinstance(s, (int, np.integer)) for s in statuses):  # noqa: UP038
+        return "answer two HTTP status codes, (12 numbers, a string), e.g. the `.status` of each reply."
+    row = [float(v) for v in X_test[0]]
+    expected = [endpoint.post({"inputs": {"features": [row[:12]]}}).status,
+                endpoint.post({"inputs": {"features": [["oops", *row[1:]]]}}).status]
+    if 200 in statuses:
+        return "one request was accepted (200): send a row of 12 numbers, and a row where one number is a string."
+    if list(statuses) != expected:
+        return "those are not the endpoint's answers to these two requests: post them and read each reply's status."
+    return None

@@ -1,0 +1,149 @@
+"""Checks of the exercises beyond Python: the browser page and Node.js (notebooks/42_deploy_browser_node.ipynb).
+
+Each check computes its own reference with Python's ONNX Runtime (or reads what the converter wrote), so any
+correct way to the answer passes. Solutions in workshop/solutions/42_deploy_browser_node.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers.exercises import exercise
+
+
+def _session(path: Any) -> Any:
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def _digit_probabilities(model: Any, pixels: np.ndarray) -> np.ndarray:
+    session = _session(model)
+    logits = session.run(None, {session.get_inputs()[0].name: pixels.reshape(1, 1, 8, 8).astype(np.float32)})[0][0]
+    p = np.exp(logits - logits.max())
+    return p / p.sum()
+
+
+@exercise("42.1", "feed the page a digit the model doubts; answer its pixels and the page's two most probable labels")
+def _check_ambiguous_digit(answer: Any, *, model: Any) -> str | None:
+    if not isinstance(answer, Mapping) or not {"pixels", "top2"} <= set(answer):
+        return "answer a dict {'pixels': your 64 values, 'top2': [most probable label, next one]}."
+    pixels = np.asarray(answer["pixels"], dtype=np.float64)
+    if pixels.size != 64 or not np.all((pixels >= 0) & (pixels <= 1)):
+        return f"'pixels' should be 64 values (an 8x8 image) in [0, 1], like the data set's; got {pixels.size} values."
+    top2 = [int(v) for v in np.asarray(answer["top2"]).ravel()]
+    if len(top2) != 2:
+        return f"'top2' should hold two labels, most probable first; got {len(top2)}."
+    p = _digit_probabilities(model, pixels)
+    if p.max() > 0.9:
+        return (f"the model is sure of this one (top probability {p.max():.2f}): make it doubt, e.g. blend two test "
+                "digits of different classes, and aim below 0.9.")
+    expected = [int(i) for i in np.argsort(-p)[:2]]
+    if top2 == expected:
+        return None
+    if top2 == expected[::-1]:
+        return "the right two labels, in the wrong order: most probable first."
+    if top2[0] == expected[0]:
+        return "the first label is right, the second is not: it is the second-highest bar, not the second digit you blended."
+    return "these are not the page's two highest bars for your pixels: run the page on them and sort its probabilities."
+
+
+@exercise("42.2", "serve the int8 MiniLM: answer how many times smaller its file is, and its embeddings' cosine to fp32")
+def _check_int8_trade(answer: Any, *, fp32_path: Any, int8_path: Any, feeds: Mapping[str, np.ndarray]) -> str | None:
+    from helpers import minilm
+
+    if not isinstance(answer, Mapping) or not {"size_ratio", "min_cosine"} <= set(answer):
+        return "answer a dict {'size_ratio': fp32 size / int8 size, 'min_cosine': the lowest sentence cosine}."
+    ratio = Path(fp32_path).stat().st_size / Path(int8_path).stat().st_size
+    given = float(answer["size_ratio"])
+    if abs(given * ratio - 1) < 0.05 and abs(ratio - 1) > 0.05:
+        return "the size ratio is upside down: divide the fp32 file's size by the int8 file's."
+    if abs(given / ratio - 1) > 0.02:
+        return "that is not the ratio of the two files' sizes on disk (Path.stat().st_size)."
+    cosine = float(answer["min_cosine"])
+    if cosine > 0.99999:
+        return "a cosine of 1 means you compared a model with itself: compare the int8 embeddings with the fp32 ones."
+    mask = feeds["attention_mask"]
+    fp32 = minilm.mean_pool(_session(fp32_path).run(None, dict(feeds))[0], mask)
+    int8 = minilm.mean_pool(_session(int8_path).run(None, dict(feeds))[0], mask)
+    expected = float(minilm.cosine_rows(fp32, int8).min())
+    if abs(cosine - expected) > 0.01:
+        return ("not the sentence embeddings' lowest cosine: mean-pool the token vectors with the attention mask "
+                "(helpers.minilm.mean_pool) before comparing, one cosine per sentence.")
+    return None
+
+
+@exercise("42.3", "serve the page from your own server with the two isolation headers; answer its URL")
+def _check_isolation_headers(answer: Any) -> str | None:
+    import urllib.error
+    import urllib.request
+
+    from helpers.web import ISOLATION_HEADERS
+
+    if not isinstance(answer, str) or not answer.startswith("http://127.0.0.1:"):
+        return "answer the page's URL on this machine, e.g. 'http://127.0.0.1:8123/' (listen on 127.0.0.1 only)."
+    try:
+        with urllib.request.urlopen(answer, timeout=10) as reply:
+            headers, body = reply.headers, reply.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError) as err:
+        return f"could not open {answer} ({err}): keep your server running while the check calls it."
+    if "app.js" not in body:
+        return "that URL does not serve the workbook's page: serve the web/ folder (web/index.html at the root)."
+    for name, value in ISOLATION_HEADERS.items():
+        if (headers.get(name) or "").strip().lower() != value:
+            return f"the reply lacks `{name}: {value}`: send it with every response (end_headers, or nginx add_header)."
+    return None
+
+
+@exercise("42.4", "save the digits CNN with its weights in external data; answer the .onnx file's path")
+def _check_external_data(answer: Any, *, reference: Any, X: np.ndarray) -> str | None:
+    import onnx
+
+    path = Path(answer)
+    if path.suffix != ".onnx" or not path.is_file():
+        return f"{path} is not an .onnx file that exists: answer the path you saved to."
+    model = onnx.load(str(path), load_external_data=False)
+    external = [t for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    if not external:
+        return ("every weight is inside the file: save with save_as_external_data=True "
+                "(or export with torch.onnx.export(..., dynamo=True, external_data=True)).")
+    for tensor in external:
+        location = next(e.value for e in tensor.external_data if e.key == "location")
+        if not (path.parent / location).is_file():
+            return f"the weights file {location!r} is not beside the model: ship the two files together."
+    ours = _session(path).run(None, {_session(path).get_inputs()[0].name: X})[0]
+    ref = _session(reference).run(None, {_session(reference).get_inputs()[0].name: X})[0]
+    if ours.shape != ref.shape or not np.allclose(ours, ref, rtol=1e-4, atol=1e-5):
+        return "the file loads but does not compute the digits CNN's logits: save the notebook's model, unchanged."
+    return None
+
+
+@exercise("42.5", "convert MiniLM to the ORT format; answer the .ort path and how many kernels its minimal build needs")
+def _check_ort_format(answer: Any, *, model: Any, feeds: Mapping[str, np.ndarray]) -> str | None:
+    if not isinstance(answer, Mapping) or not {"ort", "kernels"} <= set(answer):
+        return "answer a dict {'ort': the .ort file's path, 'kernels': the number of operators in its config}."
+    path = Path(answer["ort"])
+    if path.suffix != ".ort" or not path.is_file():
+        return f"{path} is not an .ort file that exists: run onnxruntime.tools.convert_onnx_models_to_ort on MiniLM."
+    config = path.with_name(path.stem + ".required_operators.config")
+    if not config.is_file():
+        return f"no {config.name} beside the .ort file: answer the file in the converter's --output_dir."
+    session = _session(path)
+    if sorted(i.name for i in session.get_inputs()) != sorted(feeds):
+        return f"this .ort file takes {[i.name for i in session.get_inputs()]}, not MiniLM's inputs: convert MiniLM."
+    ours, ref = session.run(None, dict(feeds))[0], _session(model).run(None, dict(feeds))[0]
+    if ours.shape != ref.shape or not np.allclose(ours, ref, rtol=1e-3, atol=1e-3):
+        return "the .ort file does not compute what the MiniLM .onnx file computes: convert the notebook's MiniLM."
+    kernels = sum(len(line.split(";")[2].split(",")) for line in config.read_text().splitlines()
+                  if line.strip() and not line.startswith("#"))
+    given = answer["kernels"]
+    if not isinstance(given, (int, np.integer)) or isinstance(given, bool):  # noqa: UP038
+        return f"'kernels' should be a whole number, not {type(given).__name__}."
+    if given != kernels:
+        return ("not the number of operators the config lists: count the names after the last ';' on every line "
+                "(all domains: ai.onnx and com.microsoft).")
+    return None
