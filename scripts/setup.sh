@@ -173,27 +173,33 @@ register_kernel() {  # register_kernel NAME DISPLAY_NAME: into the main venv, wh
 }
 
 # --- JavaScript packages for the browser and Node.js notebook (web/package-lock.json) ------------
-web_packages() {  # npm ci in web/, only when package-lock.json changed; without Node, say so and go on
-  local lock=web/package-lock.json stamp_file=web/node_modules/.workbook-stamp stamp
+npm_packages() {  # npm_packages DIR WHAT USED_BY: npm ci in DIR when its package-lock.json changed; without Node, say so
+  local dir=$1 what=$2 used_by=$3 lock="$1/package-lock.json" stamp_file="$1/node_modules/.workbook-stamp" stamp
   stamp=$(sha256sum "$lock" | cut -c1-16)
-  [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ] && { say "web packages: up to date (web/node_modules)"; return 0; }
+  [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ] && { say "$dir packages: up to date ($dir/node_modules)"; return 0; }
   if command -v node >/dev/null && ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     # Debian's nodejs comes without npm (a separate package); NodeSource's nodejs includes it and conflicts with it.
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null 2>&1 || true
   fi
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    say "warning: Node.js or npm missing: notebook 42 (browser, Node.js) cannot run without them;" \
+    say "warning: Node.js or npm missing: $used_by cannot run without them;" \
         "the rest of the workbook is set up. Install them (Debian: apt-get install nodejs npm), then run setup again."
     return 0
   fi
-  say "web packages: npm ci in web/ (onnxruntime-web, onnxruntime-node; about 430 MB)"
+  say "$dir packages: npm ci in $dir/ ($what)"
   # --ignore-scripts: onnxruntime-node's install script fetches optional GPU binaries from a host that may be
-  # unreachable; the CPU binding it ships is complete without it.
-  if (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null); then
+  # unreachable; the CPU binding it ships is complete without it. Offline (WORKBOOK_WHEELHOUSE): npm's cache there.
+  if (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+        ${WORKBOOK_WHEELHOUSE:+--offline --cache "$WORKBOOK_WHEELHOUSE/npm-cache"} >/dev/null); then
     echo "$stamp" > "$stamp_file"
   else
-    say "warning: npm ci failed in web/ (run it there to see why); the Python notebooks are unaffected."
+    say "warning: npm ci failed in $dir/ (run it there to see why); the Python notebooks are unaffected."
   fi
+}
+
+web_packages() {  # the JavaScript packages of notebook 42 and of the workshop slides
+  npm_packages web "onnxruntime-web, onnxruntime-node; about 430 MB" "notebook 42 (browser, Node.js)"
+  npm_packages workshop "reveal.js for make slides; about 3 MB" "make slides"
 }
 
 lint_venv() {  # a small venv with only the pinned ruff: `make lint` needs nothing else
