@@ -158,7 +158,9 @@ _PAGE = """<!doctype html>
 def build_deck(track: str, out: Path, notebooks: Path | None = None) -> tuple[Path, int]:
     """Write ``out/<track>.html`` for a track; return its path and its number of slides."""
     paths = track_notebooks(track, notebooks)
-    agenda = "<ol>" + "".join(
+    # a long agenda flows into columns in a smaller type, so the first slide still fits the screen
+    style = "" if len(paths) <= 10 else ' style="columns: 2; font-size: 0.5em"'
+    agenda = f"<ol{style}>" + "".join(
         f"<li>{html.escape(notebook_slides(p)[0].heading)}</li>" for p in paths) + "</ol>"
     title = TRACK_TITLES.get(track, track)
     slides = [f'<section>\n<h1>{html.escape(title)}</h1>\n{agenda}\n</section>']
