@@ -40,6 +40,7 @@ __all__ = [
     "GraphPicture",
     "BrowserUnavailableError",
     "CHROMIUM_ARGS",
+    "close_browser_thread",
     "open_in_netron",
     "stop_netron",
     "running_views",
@@ -240,6 +241,29 @@ def stop_netron(view: NetronView | str | os.PathLike[str] | None = None) -> int:
 
 
 atexit.register(stop_netron)  # the kernel ends: stop every server it started
+
+
+def close_browser_thread(owner: Any) -> None:
+    """Close a browser driven from a worker thread: ``owner._browser`` and ``owner._playwright`` are closed in
+    ``owner._pool``'s thread (playwright objects belong to the thread that made them), then the pool stops.
+    Safe to call twice. Used by :class:`NetronRenderer` and :class:`helpers.web.PageDriver`."""
+    if owner._pool is None:
+        return
+
+    def shutdown() -> None:
+        try:
+            if owner._browser is not None:
+                owner._browser.close()
+        finally:
+            if owner._playwright is not None:
+                owner._playwright.stop()
+            owner._browser = owner._playwright = None
+
+    try:
+        owner._pool.submit(shutdown).result()
+    finally:
+        owner._pool.shutdown()
+        owner._pool = None
 
 
 def find_chromium() -> str | None:
@@ -445,23 +469,7 @@ class NetronRenderer:
 
     def close(self) -> None:
         """Close the browser and its worker thread (safe to call twice)."""
-        if self._pool is None:
-            return
-
-        def shutdown() -> None:
-            try:
-                if self._browser is not None:
-                    self._browser.close()
-            finally:
-                if self._playwright is not None:
-                    self._playwright.stop()
-                self._browser = self._playwright = None
-
-        try:
-            self._pool.submit(shutdown).result()
-        finally:
-            self._pool.shutdown()
-            self._pool = None
+        close_browser_thread(self)
 
 
 def _parse_texts(page_html: str) -> list[str]:

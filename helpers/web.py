@@ -417,23 +417,9 @@ class PageDriver:
 
     def close(self) -> None:
         """Close the browser and its worker thread (safe to call twice)."""
-        if self._pool is None:
-            return
+        from helpers.visualize import close_browser_thread
 
-        def shutdown() -> None:
-            try:
-                if self._browser is not None:
-                    self._browser.close()
-            finally:
-                if self._playwright is not None:
-                    self._playwright.stop()
-                self._browser = self._playwright = None
-
-        try:
-            self._pool.submit(shutdown).result()
-        finally:
-            self._pool.shutdown()
-            self._pool = None
+        close_browser_thread(self)
 
     def __enter__(self) -> PageDriver:
         return self
