@@ -45,7 +45,8 @@ def _performance(results, records):
     assert results["optimized_saved"] is True
     nodes = results["optimized_nodes"]
     assert nodes["extended"] < nodes["disable"], nodes  # fusions shrink the graph
-    assert results["top_operator"] in {"Conv", "FusedConv", "Gemm", "FusedGemm"}
+    # the convolution path: the convolutions and matrix products, or the NCHWc layout reorders ORT puts around them
+    assert results["top_operator"] in {"Conv", "FusedConv", "Gemm", "FusedGemm", "ReorderInput", "ReorderOutput"}
     speed = results["speedups"]
     # Generous ratios only: the machine may be busy (the targets themselves are measured by `make benchmark`).
     assert speed["digits_b1_vs_torch"] > 1.2 and speed["keras_b1_vs_predict"] > 2, speed  # generous: about 5x when idle

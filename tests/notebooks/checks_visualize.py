@@ -41,8 +41,7 @@ def _pretrained_models(results, records):
     assert sorted(timings) == sorted(chosen), "every model that ran was timed"
     for name, t in timings.items():
         assert set(t) == {"session_s", "first_run_s", "median_run_s"} and 0 < t["median_run_s"] < 60_000, (name, t)
-    if {"squeezenet", "inception_v2"} <= set(timings):  # about 0.35 against 2 GFLOPs: a generous ratio
-        assert timings["squeezenet"]["median_run_s"] < timings["inception_v2"]["median_run_s"], timings
+    # No ranking between models: on a busy 2-core machine a median of a few runs can put any model first.
     assert results["reference_evaluator_softmax_opset9_disagrees"] is True and results["ort_follows_softmax_spec"] is True
     inter = results["intermediates"]  # quick mode too, on a smaller image
     assert inter["compared"] >= 100 and inter["outside"] == ["softmaxout_1"], inter
