@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 (typing.Callable: subscripted at run time on Python 3.8)
 
-__all__ = ["Feedback", "Exercise", "EXERCISES", "exercise", "check", "registry", "GAP", "solutions_of",
-           "solved_notebook"]
+__all__ = ["Feedback", "Exercise", "EXERCISES", "exercise", "check", "registry", "onnx_session", "GAP",
+           "solutions_of", "solved_notebook"]
 
 Checker = Callable[..., "str | None"]  # None when the answer is right, else the hint
 
@@ -84,6 +84,17 @@ def registry() -> dict[str, Exercise]:
     for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
         importlib.import_module(f"{__name__}.{module.name}")
     return EXERCISES
+
+
+def onnx_session(model: Any) -> Any:
+    """The ONNX Runtime session a check runs an answer in: the workbook's one builder,
+    :func:`helpers.runtime.make_session` (a broken file gets its clear error), with one thread.
+
+    model: a path, ``ModelProto`` or serialized bytes. Imported on use: the mlnet kernel never calls it.
+    """
+    from helpers.runtime import make_session
+
+    return make_session(model, intra_op_threads=1)
 
 
 def _record(exercise_id: str, right: bool) -> None:

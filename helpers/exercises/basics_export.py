@@ -11,15 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from helpers.exercises import exercise
+from helpers.exercises import exercise, onnx_session
 
 
 def _outputs(model: Any, feed: Any) -> list:
     """Every output of ``model`` (a path or a ModelProto) for ``feed`` (an array for a one-input model, or a dict)."""
-    import onnxruntime as ort
-
-    source = model.SerializeToString() if hasattr(model, "SerializeToString") else str(model)
-    session = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
+    session = onnx_session(model)
     if not isinstance(feed, dict):
         feed = {session.get_inputs()[0].name: np.asarray(feed, dtype=np.float32)}
     return session.run(None, feed)

@@ -12,17 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from helpers.exercises import exercise
-
-
-def _session(path: Any) -> Any:
-    import onnxruntime as ort
-
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+from helpers.exercises import exercise, onnx_session
 
 
 def _digit_probabilities(model: Any, pixels: np.ndarray) -> np.ndarray:
-    session = _session(model)
+    session = onnx_session(model)
     logits = session.run(None, {session.get_inputs()[0].name: pixels.reshape(1, 1, 8, 8).astype(np.float32)})[0][0]
     p = np.exp(logits - logits.max())
     return p / p.sum()
@@ -68,8 +62,8 @@ def _check_int8_trade(answer: Any, *, fp32_path: Any, int8_path: Any, feeds: Map
     if cosine > 0.99999:
         return "a cosine of 1 means you compared a model with itself: compare the int8 embeddings with the fp32 ones."
     mask = feeds["attention_mask"]
-    fp32 = minilm.mean_pool(_session(fp32_path).run(None, dict(feeds))[0], mask)
-    int8 = minilm.mean_pool(_session(int8_path).run(None, dict(feeds))[0], mask)
+    fp32 = minilm.mean_pool(onnx_session(fp32_path).run(None, dict(feeds))[0], mask)
+    int8 = minilm.mean_pool(onnx_session(int8_path).run(None, dict(feeds))[0], mask)
     expected = float(minilm.cosine_rows(fp32, int8).min())
     if abs(cosine - expected) > 0.01:
         return ("not the sentence embeddings' lowest cosine: mean-pool the token vectors with the attention mask "
@@ -115,8 +109,8 @@ def _check_external_data(answer: Any, *, reference: Any, X: np.ndarray) -> str |
         location = next(e.value for e in tensor.external_data if e.key == "location")
         if not (path.parent / location).is_file():
             return f"the weights file {location!r} is not beside the model: ship the two files together."
-    ours = _session(path).run(None, {_session(path).get_inputs()[0].name: X})[0]
-    ref = _session(reference).run(None, {_session(reference).get_inputs()[0].name: X})[0]
+    ours = onnx_session(path).run(None, {onnx_session(path).get_inputs()[0].name: X})[0]
+    ref = onnx_session(reference).run(None, {onnx_session(reference).get_inputs()[0].name: X})[0]
     if ours.shape != ref.shape or not np.allclose(ours, ref, rtol=1e-4, atol=1e-5):
         return "the file loads but does not compute the digits CNN's logits: save the notebook's model, unchanged."
     return None
@@ -132,10 +126,13 @@ def _check_ort_format(answer: Any, *, model: Any, feeds: Mapping[str, np.ndarray
     config = path.with_name(path.stem + ".required_operators.config")
     if not config.is_file():
         return f"no {config.name} beside the .ort file: answer the file in the converter's --output_dir."
-    session = _session(path)
+    import onnxruntime as ort
+
+    # an .ort file is a flatbuffer, not an ONNX protobuf: the workbook's validating builder would refuse it
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     if sorted(i.name for i in session.get_inputs()) != sorted(feeds):
         return f"this .ort file takes {[i.name for i in session.get_inputs()]}, not MiniLM's inputs: convert MiniLM."
-    ours, ref = session.run(None, dict(feeds))[0], _session(model).run(None, dict(feeds))[0]
+    ours, ref = session.run(None, dict(feeds))[0], onnx_session(model).run(None, dict(feeds))[0]
     if ours.shape != ref.shape or not np.allclose(ours, ref, rtol=1e-3, atol=1e-3):
         return "the .ort file does not compute what the MiniLM .onnx file computes: convert the notebook's MiniLM."
     kernels = sum(len(line.split(";")[2].split(",")) for line in config.read_text().splitlines()

@@ -7,18 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from helpers.exercises import exercise
-
-
-def _session(path: Any) -> Any:
-    import onnxruntime as ort
-
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+from helpers.exercises import exercise, onnx_session
 
 
 def _probabilities(path: Any, X: np.ndarray) -> np.ndarray:
     """The (rows, classes) float output of a one-input classifier file."""
-    session = _session(path)
+    session = onnx_session(path)
     outputs = session.run(None, {session.get_inputs()[0].name: X.astype(np.float32)})
     for out in outputs:
         if isinstance(out, np.ndarray) and out.ndim == 2 and out.shape[0] == len(X) and out.dtype.kind == "f":
@@ -49,7 +43,7 @@ def _check_export(answer: Any, *, X_test: np.ndarray) -> str | None:
     if path.suffix != ".onnx" or not path.is_file():
         return f"{path} is not an .onnx file that exists: answer the path you exported to."
     onnx.checker.check_model(str(path), full_check=True)
-    session = _session(path)
+    session = onnx_session(path)
     if len(session.get_inputs()) != 1:
         return f"the model has {len(session.get_inputs())} inputs; the endpoint step wants one input of 13 features."
     if isinstance(session.get_inputs()[0].shape[0], int):

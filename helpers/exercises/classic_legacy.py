@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.exercises import exercise
+from helpers.exercises import exercise, onnx_session
 
 REMEDIES = ("float64 thresholds", "float32 thresholds rounded down")
 
@@ -204,7 +204,6 @@ def _check_opset6(answer: Any) -> str | None:
 @exercise("15.2", "let L.Linear flatten, export; answer (the ONNX path, whether it accepts a batch of 5)")
 def _check_linear_flatten(answer: Any, *, X: np.ndarray) -> str | None:
     import onnx
-    import onnxruntime as ort
 
     hint = _pair(answer, 2, "the path of the new ONNX file, and True or False: does it run a batch of 5")
     if hint:
@@ -220,7 +219,7 @@ def _check_linear_flatten(answer: Any, *, X: np.ndarray) -> str | None:
         return "this graph's Reshape keeps the batch free (-1): export the model whose fc1 gets the 4-D input itself."
     if not isinstance(accepts, (bool, np.bool_)):
         return "answer True or False for the batch of 5."
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = onnx_session(model)
     try:
         session.run(None, {session.get_inputs()[0].name: X[:5].astype(np.float32)})
         ran = True

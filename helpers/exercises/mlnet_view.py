@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator  # noqa: UP035 (Python 3.8 kernel)
 
-from helpers.exercises import exercise
+from helpers.exercises import exercise, onnx_session
 
 _LABEL_OUTPUTS = ("PredictedLabel.output", "Score.output", "Probability.output")
 
@@ -183,7 +183,6 @@ def _check_ir_refused(answer: Any) -> str | None:
 def _check_cnn_for_mlnet(answer: Any, *, X: Any) -> str | None:
     import numpy as np
     import onnx
-    import onnxruntime as ort
 
     path = Path(answer) if isinstance(answer, (str, Path)) else None
     if path is None or not path.is_file():
@@ -198,7 +197,7 @@ def _check_cnn_for_mlnet(answer: Any, *, X: Any) -> str | None:
         dims = [d.dim_value if d.HasField("dim_value") else d.dim_param for d in value.type.tensor_type.shape.dim]
         if any(not isinstance(d, int) or d < 1 for d in dims):
             return f"input {value.name} has dimensions {dims}: fix every one (a batch of 1), no dynamic_axes."
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = onnx_session(path)
     rows = np.asarray(X, dtype=np.float32)[:3]
     name = session.get_inputs()[0].name
     for row in rows:
@@ -213,9 +212,8 @@ def _check_cnn_for_mlnet(answer: Any, *, X: Any) -> str | None:
 
 def _labels(path: Any, X: Any) -> Any:
     import numpy as np
-    import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = onnx_session(path)
     return session.run(None, {session.get_inputs()[0].name: np.asarray(X, dtype=np.float32)})[0].argmax(axis=1)
 
 
@@ -256,9 +254,8 @@ def _check_default_opset(answer: Any, *, model: Any, X: Any) -> str | None:
     if opset != ONNX_DEFAULT_OPSET:
         return f"the file declares opset {opset}, not the exporter's default: call torch.onnx.export without opset_version."
     X = np.asarray(X, dtype=np.float32)[:64]
-    import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = onnx_session(path)
     got = session.run(None, {session.get_inputs()[0].name: X})[0]
     err = float(np.abs(got - torch_predict(model, X)).max())
     if err > 1e-4:

@@ -15,13 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.exercises import exercise
-
-
-def _session(path: Any) -> Any:
-    import onnxruntime as ort
-
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+from helpers.exercises import exercise, onnx_session
 
 
 def _is_file(answer: Any, suffix: str = ".onnx") -> bool:
@@ -49,7 +43,7 @@ def _check_wrong_width(answer: Any, *, input_name: str) -> str | None:
 def _check_metadata(answer: Any, *, labels: list[str]) -> str | None:
     if not _is_file(answer):
         return "answer the path of the .onnx file you saved with onnx.save (it must exist)."
-    custom = dict(_session(answer).get_modelmeta().custom_metadata_map)
+    custom = dict(onnx_session(answer).get_modelmeta().custom_metadata_map)
     if custom.get("version") != "1.0":
         return f"get_modelmeta().custom_metadata_map has no 'version': '1.0' entry (it has {sorted(custom)})."
     if "labels" not in custom:
@@ -143,7 +137,7 @@ def _check_recalibrated(answer: Any, *, notebook_model: Any, X_test: np.ndarray,
         return "that is the notebook's own int8 model: quantize again with fewer images or another calibrate_method."
     if not {"QuantizeLinear", "DequantizeLinear"} <= _op_types(path):
         return "the model has no QuantizeLinear/DequantizeLinear pairs: use quantize_static with QuantFormat.QDQ."
-    session = _session(path)
+    session = onnx_session(path)
     logits = session.run(None, {session.get_inputs()[0].name: X_test})[0]
     accuracy = float((logits.argmax(1) == y_test).mean())
     if not isinstance(answer["accuracy"], (int, float, np.floating)) or abs(float(answer["accuracy"]) - accuracy) > 1e-6:

@@ -6,16 +6,15 @@ from typing import Any
 
 import numpy as np
 
-from helpers.exercises import exercise
+from helpers.exercises import exercise, onnx_session
 
 
 @exercise("45.1", "without the NaN check, which label does the digits CNN give an image of NaN pixels?")
 def _check_nan_label(answer: Any, *, onnx_path: Any) -> str | None:
-    import onnxruntime as ort
 
     if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):  # noqa: UP038
         return f"answer the label as a whole number (the argmax of the logits), not {type(answer).__name__}."
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    session = onnx_session(onnx_path)
     logits = session.run(None, {session.get_inputs()[0].name: np.full((1, 1, 8, 8), np.nan, np.float32)})[0]
     if int(answer) != int(logits.argmax(axis=1)[0]):
         return "not the label ONNX Runtime's logits give that row: run the model on it and take the argmax."
