@@ -20,24 +20,24 @@ setup:
 	@bash scripts/setup.sh
 
 workbook: setup
-	$(PY) -m helpers.runner $(NOTEBOOKS)
+	$(PY) -m workbook.runner $(NOTEBOOKS)
 
 test: setup
 	@rm -rf build/test
-	$(PY) -m ruff check helpers tests scripts notebooks deploy
+	$(PY) -m ruff check helpers workbook exercises tests scripts notebooks deploy
 	ONNX_WORKBOOK_BUILD=$(CURDIR)/build/test $(PY) -m pytest -n $(JOBS) --dist loadgroup --durations 15 $(PYTEST_ARGS)
 
 # Lint needs only ruff: a small venv of its own (.venvs/lint), not the multi-GB kernels.
 lint:
 	@WORKBOOK_VENVS=$(abspath $(VENVS)) bash scripts/setup.sh --lint
-	$(VENVS)/lint/bin/ruff check helpers tests scripts notebooks deploy conftest.py
+	$(VENVS)/lint/bin/ruff check helpers workbook exercises tests scripts notebooks deploy conftest.py
 
 lab: setup
 	$(PY) -m jupyter lab --ip 127.0.0.1 --port $(LAB_PORT) --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) --notebook-dir notebooks
 
 # Runs with the system's python3 and the standard library: it works before (and says what) setup needs.
 doctor:
-	python3 -m helpers.doctor --lab-port $(LAB_PORT)
+	python3 -m workbook.doctor --lab-port $(LAB_PORT)
 
 clean:
 	rm -rf build
@@ -66,8 +66,8 @@ slides: setup
 	@[ -f workshop/node_modules/reveal.js/dist/reveal.js ] || ! command -v npm >/dev/null \
 	  || npm ci --prefix workshop --ignore-scripts --no-audit --no-fund \
 	     $${WORKBOOK_WHEELHOUSE:+--offline --cache $$WORKBOOK_WHEELHOUSE/npm-cache}
-	$(PY) -m helpers.slides $(SLIDES_ARGS)
+	$(PY) -m workbook.slides $(SLIDES_ARGS)
 
 # Spark batch scoring (notebooks/45): rows/s on local[1], local[2] and a standalone 2-worker cluster -> build/reports/spark_benchmark.*
 spark-benchmark: setup
-	$(PY) -m helpers.spark $(SPARK_ARGS)
+	$(PY) -m workbook.spark_benchmark $(SPARK_ARGS)

@@ -7,3 +7,6 @@ from pathlib import Path
 
 # Build products of a test run (doctests included) go to build/test, never into build/.
 os.environ.setdefault("ONNX_WORKBOOK_BUILD", str(Path(__file__).resolve().parent / "build" / "test"))
+
+# Reference solutions are cells pasted into their notebooks' gaps, not modules: never import them.
+collect_ignore_glob = ["exercises/solutions/*"]

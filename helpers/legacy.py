@@ -22,7 +22,7 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,7 +165,7 @@ def _missing(framework: str, what: str) -> MissingExportError:
     notebook = PRODUCERS.get(framework, "the legacy export notebook")
     return MissingExportError(
         f"The {framework} export is not usable: {what}. Run notebooks/{notebook}.ipynb in the legacy kernel "
-        f"first (`.venvs/main/bin/python -m helpers.runner {notebook[:2]}`), or call "
+        f"first (`.venvs/main/bin/python -m workbook.runner {notebook[:2]}`), or call "
         "load_legacy_exports(regenerate=True), which runs it for you."
     )
 
@@ -211,15 +211,17 @@ def read_export_manifest(framework_or_folder: str | os.PathLike[str]) -> LegacyE
 
 def load_legacy_exports(
     frameworks: Sequence[str] = ("chainer", "mxnet"),
-    regenerate: bool = False,
+    regenerate: Callable[..., Any] | None = None,
     quick: bool = False,
 ) -> dict[str, LegacyExport]:
-    """Read the legacy exports; with ``regenerate``, first run the legacy notebook of each missing one.
+    """Read the legacy exports; with a ``regenerate`` runner, first run the notebook of each missing one.
 
     frameworks: which exports to read (keys of :data:`PRODUCERS`).
-    regenerate: run the producing notebook in the legacy kernel (with ``helpers.runner``) when its
-        export is missing or stale. Without it, a missing export raises :class:`MissingExportError`
-        naming the notebook to run.
+    regenerate: a notebook runner, called as ``regenerate(path, parameters={"quick": quick})`` when an
+        export is missing or stale, returning an object with ``ok`` and ``describe()`` (the workbook's
+        ``workbook.runner.execute_notebook`` runs the notebook in its own kernel). Without one, a missing
+        export raises :class:`MissingExportError` naming the notebook to run. helpers never runs notebooks
+        itself: the notebook that wants regeneration passes the runner.
     quick: run regenerated notebooks in quick mode.
     """
     unknown = [f for f in frameworks if f not in PRODUCERS]
@@ -231,14 +233,12 @@ def load_legacy_exports(
             found[framework] = read_export_manifest(framework)
             continue
         except MissingExportError as err:
-            if not regenerate:
+            if regenerate is None:
                 raise
             reason = str(err).split(". Run ")[0]
-        from helpers.runner import execute_notebook
-
         notebook = repo_root() / "notebooks" / f"{PRODUCERS[framework]}.ipynb"
         print(f"{reason}.\nRunning {notebook.name} in its kernel to regenerate it ...", flush=True)
-        run = execute_notebook(notebook, parameters={"quick": quick})  # raises KernelNotFoundError without legacy
+        run = regenerate(notebook, parameters={"quick": quick})
         if not run.ok:
             raise MissingExportError(f"Regenerating the {framework} export failed. {run.describe()}")
         print(f"... done in {run.seconds:.0f} s (executed copy: {run.output}).", flush=True)

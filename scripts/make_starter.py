@@ -1,6 +1,6 @@
 """Make an exercise notebook's starter from its reference solution: one source of truth, no drift.
 
-The solution (``workshop/solutions/NN_name.ipynb``) marks each gap in its code cells:
+The solution (``exercises/solutions/NN_name.ipynb``) marks each gap in its code cells:
 
     # >>> gap: onnx_path
     ...the reference code that assigns onnx_path...
@@ -9,7 +9,7 @@ The solution (``workshop/solutions/NN_name.ipynb``) marks each gap in its code c
 and the starter (``notebooks/NN_name.ipynb``) gets ``onnx_path = ...  # YOUR CODE`` in its place, with
 everything else unchanged. ``tests/test_exercises.py`` fails when a starter is out of date.
 
-    .venvs/main/bin/python scripts/make_starter.py                 # every solution in workshop/solutions
+    .venvs/main/bin/python scripts/make_starter.py                 # every solution in exercises/solutions
     .venvs/main/bin/python scripts/make_starter.py 50_capstone     # one
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "workshop" / "solutions"
+SOLUTIONS = ROOT / "exercises" / "solutions"
 GAP = re.compile(r"^(?P<indent>[ \t]*)# >>> gap: (?P<name>\w+)\n.*?^[ \t]*# <<< gap\n?", re.M | re.S)
 
 
@@ -38,12 +38,12 @@ def starter_of(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookN
         if cell.cell_type == "code":
             cell.source = strip_gaps(cell.source).rstrip("\n")
             cell.outputs, cell.execution_count = [], None
-    starter.metadata.setdefault("workbook", {})["solution"] = f"workshop/solutions/{name}.ipynb"
+    starter.metadata.setdefault("workbook", {})["solution"] = f"exercises/solutions/{name}.ipynb"
     return starter
 
 
 def build(name: str) -> Path:
-    """Write ``notebooks/<name>.ipynb`` from ``workshop/solutions/<name>.ipynb``; returns the starter's path."""
+    """Write ``notebooks/<name>.ipynb`` from ``exercises/solutions/<name>.ipynb``; returns the starter's path."""
     solution = nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4)
     target = ROOT / "notebooks" / f"{name}.ipynb"
     nbformat.write(starter_of(solution, name), target)

@@ -1,6 +1,6 @@
 """Exercises that check themselves: every check passes the reference solution and fails the starter.
 
-The capstone's starter (notebooks/50_capstone.ipynb) is made from its solution (workshop/solutions/) by
+The capstone's starter (notebooks/50_capstone.ipynb) is made from its solution (exercises/solutions/) by
 scripts/make_starter.py; the solution runs for every framework choice; the starter, run unchanged, records
 failing checks; and each check is fed wrong answers here and says so.
 """
@@ -14,11 +14,11 @@ import nbformat
 import numpy as np
 import pytest
 
-from helpers import exercises
+import exercises
 from helpers.paths import build_dir
 from helpers.report import glued
-from helpers.runner import execute_notebook, notebook_lock
 from scripts.make_starter import SOLUTIONS, starter_of, strip_gaps
+from workbook.runner import execute_notebook, notebook_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLVED = sorted(SOLUTIONS.glob("*.ipynb"))
@@ -30,7 +30,7 @@ def test_each_starter_is_its_solution_with_the_gaps_emptied(solution):
     stored = nbformat.read(ROOT / "notebooks" / solution.name, as_version=4)
     assert [c.source for c in stored.cells] == [c.source for c in expected.cells], (
         "the starter is out of date: run `.venvs/main/bin/python scripts/make_starter.py`")
-    assert stored.metadata["workbook"]["solution"] == f"workshop/solutions/{solution.name}"
+    assert stored.metadata["workbook"]["solution"] == f"exercises/solutions/{solution.name}"
     code = "\n".join(c.source for c in stored.cells if c.cell_type == "code")
     used = {i for i in exercises.registry() if f'check("{i}"' in code}
     assert used and code.count("= ...  # YOUR CODE") == len(used), "one gap per checked exercise"
@@ -203,7 +203,7 @@ def test_every_check_module_imports_in_the_other_kernels(kernel):
     python = installed_kernels().get(f"onnx-workbook-{kernel}", {}).get("python")
     if not python:
         pytest.skip(f"the {kernel} kernel is not installed here")
-    code = "from helpers import exercises; print(len(exercises.registry()))"
+    code = "import exercises; print(len(exercises.registry()))"
     done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-1500:]
     assert int(done.stdout.strip()) == len(exercises.registry())

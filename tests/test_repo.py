@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.runner import discover_notebooks
+from workbook.runner import discover_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = discover_notebooks()

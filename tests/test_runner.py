@@ -9,7 +9,7 @@ import sys
 import nbformat
 import pytest
 
-from helpers.runner import (
+from workbook.runner import (
     KernelNotFoundError,
     discover_notebooks,
     execute_notebook,
@@ -52,7 +52,7 @@ def test_when_one_notebook_fails_then_the_next_still_runs(tmp_path, tmp_build):
 def test_the_command_exits_nonzero_and_names_the_failing_notebook(tmp_path, tmp_build):
     _notebook(tmp_path / "97_broken.ipynb", "raise RuntimeError('boom')")
     code = (
-        "import sys; from helpers import runner; from pathlib import Path\n"
+        "import sys; from workbook import runner; from pathlib import Path\n"
         f"runner.discover_notebooks = lambda select=(): [Path({str(tmp_path / '97_broken.ipynb')!r})]\n"
         "sys.exit(runner.main(['--no-html']))"
     )
@@ -88,11 +88,11 @@ def test_a_notebook_lock_is_held_by_one_process_at_a_time(tmp_path):
     import fcntl
     import threading
 
-    from helpers.runner import notebook_lock
+    from workbook.runner import notebook_lock
 
     mark = tmp_path / "released"
     code = (
-        "import sys; from pathlib import Path; from helpers.runner import notebook_lock\n"
+        "import sys; from pathlib import Path; from workbook.runner import notebook_lock\n"
         f"with notebook_lock('g', {str(tmp_path)!r}):\n"
         "    print('got', flush=True); sys.stdin.readline()\n"
         f"    Path({str(mark)!r}).touch()\n"

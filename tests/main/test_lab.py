@@ -1,6 +1,6 @@
 """JupyterLab as attendees use it: served on 127.0.0.1, driven in headless Chromium.
 
-One server (helpers.lab.running_lab, what `make lab` starts) over a temporary folder with
+One server (workbook.lab.running_lab, what `make lab` starts) over a temporary folder with
 notebook 00 and one tiny notebook per workbook kernel. The browser sees the launcher list every kernel by
 its display name, opens notebook 00, and runs a cell in each kernel until its output shows; screenshots go
 to build/screenshots. After the server stops, no process of it (or of its kernels) is left.
@@ -17,9 +17,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.lab import LabServer, LabStartError, running_lab
 from helpers.paths import build_dir, repo_root
 from helpers.visualize import CHROMIUM_ARGS, find_chromium
+from workbook.lab import LabServer, LabStartError, running_lab
 
 REQUIRED_KERNELS = ("onnx-workbook-main", "onnx-workbook-legacy")  # onnx-workbook-mlnet joins when installed
 WAIT_MS = 120_000  # a kernel's first start on a busy 2-core machine

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from helpers import slides
 from helpers.paths import build_dir
 from helpers.visualize import CHROMIUM_ARGS, find_chromium
+from workbook import slides
 
 WAIT_MS = 60_000
 

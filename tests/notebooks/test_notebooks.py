@@ -4,7 +4,7 @@ A failure names the notebook and the cell, and the executed copy is kept under
 ``build/test/notebooks``. Notebooks that read another's outputs (metadata
 ``workbook.requires``) form a group that never runs two at a time (a file lock per group;
 xdist's loadgroup would also keep them on one worker, in order, where it works: see
-``helpers.runner.notebook_lock``).
+``workbook.runner.notebook_lock``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import pytest
 
 from helpers.paths import build_dir
 from helpers.report import glued
-from helpers.runner import discover_notebooks, execute_notebook, notebook_lock, notebook_requires, unmet_needs
 from helpers.verify import parity_records
 from tests.notebooks.expectations import load_all
 from tests.notebooks.parameter_table import REFUSALS, TRIES, UNTRIED
+from workbook.runner import discover_notebooks, execute_notebook, notebook_lock, notebook_requires, unmet_needs
 
 NOTEBOOKS = discover_notebooks()
 
@@ -68,7 +68,7 @@ def test_notebook_runs_in_quick_mode_and_proves_its_claims(notebook):
 
 
 def _every_exercise_solved(notebook, results) -> None:
-    """The run used the reference solutions (workshop/solutions/): every exercise's check must say right."""
+    """The run used the reference solutions (exercises/solutions/): every exercise's check must say right."""
     import re
 
     code = "\n".join("".join(c["source"]) for c in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
@@ -77,7 +77,7 @@ def _every_exercise_solved(notebook, results) -> None:
     done = results.get("exercises", {})
     assert set(done) == ids, f"exercises checked {sorted(done)}, in the notebook {sorted(ids)}"
     wrong = sorted(i for i, ok in done.items() if not ok)
-    assert not wrong, f"the reference solutions of {wrong} do not pass their checks (workshop/solutions/{notebook.stem}.py)"
+    assert not wrong, f"the reference solutions of {wrong} do not pass their checks (exercises/solutions/{notebook.stem}.py)"
 
 
 def _parameters_cell(notebook) -> str:

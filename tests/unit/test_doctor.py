@@ -1,4 +1,4 @@
-"""helpers.doctor: each pre-flight row turns red (with a fix) when its condition fails, and the command exits 1."""
+"""workbook.doctor: each pre-flight row turns red (with a fix) when its condition fails, and the command exits 1."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from helpers import doctor
+from workbook import doctor
 
 
 def _fake_run(stdout="", returncode=0, stderr=""):

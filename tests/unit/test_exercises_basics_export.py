@@ -7,7 +7,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from helpers import exercises
+import exercises
 from helpers.parameters import check_parameter
 
 RNG = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""The checks of notebook 42's exercises (helpers/exercises/beyond.py) refuse wrong answers, with a hint."""
+"""The checks of notebook 42's exercises (exercises/) refuse wrong answers, with a hint."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from helpers import exercises, web
+import exercises
+from helpers import web
 
 
 def _save(graph: onnx.GraphProto, path, **save) -> str:

@@ -1,4 +1,4 @@
-"""The checks of notebooks 13-17's exercises (helpers/exercises/classic_legacy.py) refuse wrong answers.
+"""The checks of notebooks 13-17's exercises (exercises/) refuse wrong answers.
 
 Runs in the main kernel: the Chainer and MXNet checks are fed wrong answers made with onnx and numpy only.
 """
@@ -12,7 +12,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from helpers import exercises
+import exercises
 
 
 def _refused(feedback, hint):

@@ -1,4 +1,4 @@
-"""The checks of notebooks 18-21's exercises (helpers/exercises/mlnet_view.py) refuse wrong answers with a hint.
+"""The checks of notebooks 18-21's exercises (exercises/) refuse wrong answers with a hint.
 
 ML.NET files are built here with onnx.helper in their shape (one input per column, echoed columns as outputs),
 so no .NET is needed; notebook 18's run proves the right answers pass in the mlnet kernel.
@@ -13,8 +13,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from helpers import exercises
-from helpers.exercises.mlnet_view import onnx_summary
+import exercises
+from exercises.nb18_export_mlnet import onnx_summary
 
 COLUMNS = ["tenure_months", "contract"]
 ANSWERS = ["PredictedLabel.output", "Score.output", "Probability.output"]

@@ -1,4 +1,4 @@
-"""The checks of notebooks 30-32 and 40-41's exercises (helpers/exercises/runtime_deploy.py) say right and wrong."""
+"""The checks of notebooks 30-32 and 40-41's exercises (exercises/) say right and wrong."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import exercises
+import exercises
 
 
 @pytest.fixture(scope="module")

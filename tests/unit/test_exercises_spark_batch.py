@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import exercises
+import exercises
 
 pytest.importorskip("pyspark", reason="helpers.spark's errors come with pyspark's kernel (main)")
 

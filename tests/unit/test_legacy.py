@@ -54,7 +54,7 @@ def test_a_missing_export_names_the_notebook_that_makes_it(tmp_build):
     with pytest.raises(legacy.MissingExportError, match=r"manifest.json does not exist\. Run notebooks/16_export_mxnet"):
         legacy.read_export_manifest("mxnet")
     with pytest.raises(legacy.MissingExportError, match="15_export_chainer.ipynb in the legacy kernel"):
-        legacy.load_legacy_exports(("chainer",), regenerate=False)
+        legacy.load_legacy_exports(("chainer",), regenerate=None)
 
 
 @pytest.mark.parametrize(("damage", "message"), [
@@ -133,7 +133,7 @@ def test_gluon_exports_with_export_model_and_matches_onnx_runtime(tmp_path):
 
 
 def test_regenerate_runs_the_producing_notebook_once_when_its_export_is_missing(tmp_build, monkeypatch, capsys):
-    from helpers import runner
+    from workbook import runner
 
     calls = []
 
@@ -142,25 +142,23 @@ def test_regenerate_runs_the_producing_notebook_once_when_its_export_is_missing(
         _export("chainer")
         return runner.NotebookRun(path.stem, "onnx-workbook-legacy", 1.0, "ok", output=path)
 
-    monkeypatch.setattr(runner, "execute_notebook", fake_execute)
-    exports = legacy.load_legacy_exports(("chainer",), regenerate=True, quick=True)
+    exports = legacy.load_legacy_exports(("chainer",), regenerate=fake_execute, quick=True)
     assert calls == [("15_export_chainer.ipynb", {"quick": True})]
     assert "manifest.json does not exist.\nRunning 15_export_chainer.ipynb" in capsys.readouterr().out
     assert exports["chainer"].models[0].opset == 9
-    legacy.load_legacy_exports(("chainer",), regenerate=True)
+    legacy.load_legacy_exports(("chainer",), regenerate=fake_execute)
     assert len(calls) == 1, "an intact export is not regenerated"
 
 
 def test_a_failed_regeneration_says_which_notebook_and_cell_failed(tmp_build, monkeypatch):
-    from helpers import runner
+    from workbook import runner
 
     def failing_execute(path, parameters=None, **_):
         return runner.NotebookRun(path.stem, "onnx-workbook-legacy", 1.0, "failed", cell_index=3, error="ValueError: boom")
 
-    monkeypatch.setattr(runner, "execute_notebook", failing_execute)
     with pytest.raises(legacy.MissingExportError, match="Regenerating the mxnet export failed. 16_export_mxnet failed "
                                                         "in code cell 3 .*ValueError: boom"):
-        legacy.load_legacy_exports(("mxnet",), regenerate=True)
+        legacy.load_legacy_exports(("mxnet",), regenerate=failing_execute)
 
 
 def _notebook_17_results():

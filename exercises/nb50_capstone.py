@@ -1,4 +1,4 @@
-"""Checks of the capstone's exercises (notebooks/50_capstone.ipynb, solution in workshop/solutions/)."""
+"""Checks of the exercises of notebooks/50_capstone.ipynb; reference solutions in exercises/solutions/50_capstone.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.exercises import exercise, onnx_session
+from exercises import exercise, onnx_session
 
 
 def _probabilities(path: Any, X: np.ndarray) -> np.ndarray:

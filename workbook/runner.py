@@ -2,8 +2,8 @@
 
 The README's "run the workbook" command and the notebook tests share this code.
 
-    python -m helpers.runner                  # every notebook, full mode, with HTML renders
-    python -m helpers.runner --quick 01       # notebooks whose name starts with 01, quick mode
+    python -m workbook.runner                  # every notebook, full mode, with HTML renders
+    python -m workbook.runner --quick 01       # notebooks whose name starts with 01, quick mode
 
 A failing notebook does not stop the others; the command exits non-zero and names it.
 """
@@ -187,7 +187,7 @@ def execute_notebook(
     html: also render the executed copy to ``<out_dir>/../html/<name>.html``.
     solution: run the notebook with its exercises solved: a starter whose metadata ``workbook.solution``
         names a reference notebook runs that one in its place, and a notebook with reference solutions in
-        ``workshop/solutions/<name>.py`` runs with them in its gaps (helpers.exercises); the executed copy
+        ``exercises/solutions/<name>.py`` runs with them in its gaps (helpers.exercises); the executed copy
         keeps the notebook's name. False runs the notebook as a reader gets it, gaps and all.
     """
     import papermill as pm
@@ -237,12 +237,12 @@ def _with_solutions(path: Path) -> Path:
     reference = _metadata(path).get("workbook", {}).get("solution")
     if reference:
         return repo_root() / reference
-    solutions = repo_root() / "workshop" / "solutions" / f"{path.stem}.py"
+    solutions = repo_root() / "exercises" / "solutions" / f"{path.stem}.py"
     if not solutions.exists():
         return path
     import nbformat
 
-    from helpers.exercises import solutions_of, solved_notebook
+    from exercises import solutions_of, solved_notebook
 
     solved = solved_notebook(nbformat.read(path, as_version=4), solutions_of(solutions))
     target = build_dir("solved") / path.name
@@ -330,7 +330,7 @@ def run_workbook(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run notebooks, print the summary table, write reports; exit 1 if any failed."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.runner", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m workbook.runner", description=__doc__.split("\n\n")[0])
     parser.add_argument("select", nargs="*", help="run only notebooks whose names start with these (e.g. 01 10_)")
     parser.add_argument("--quick", action="store_true", help="quick mode: shrink epochs and data, as the tests do")
     parser.add_argument("--no-html", action="store_true", help="skip the HTML renders")

@@ -1,10 +1,10 @@
-"""helpers.lab: a JupyterLab server on 127.0.0.1 that starts, answers and stops cleanly, kernels included.
+"""workbook.lab: a JupyterLab server on 127.0.0.1 that starts, answers and stops cleanly, kernels included.
 
 What `make lab` starts for attendees, as a context manager for tests and demos: a free port, a random
 token, offline settings (no news feed, no update check, no extension store), and a stop that shuts the
 kernels down and leaves no process behind.
 
->>> from helpers.lab import running_lab
+>>> from workbook.lab import running_lab
 >>> with running_lab("notebooks") as lab:          # doctest: +SKIP
 ...     print(sorted(lab.kernelspecs()))
 ...     print(lab.url_for("lab/tree/00_start_here.ipynb"))

@@ -5,8 +5,8 @@ notebooks need, ``FAIL`` for what the workshop needs) and, when it is not ok, th
 non-zero when a row fails. It needs only the standard library, so it runs before setup has finished; the
 kernel and endpoint rows start the kernels' own interpreters.
 
-    python3 -m helpers.doctor            # what `make doctor` runs
-    python3 -m helpers.doctor --quick    # skip the rows that start interpreters and the endpoint
+    python3 -m workbook.doctor            # what `make doctor` runs
+    python3 -m workbook.doctor --quick    # skip the rows that start interpreters and the endpoint
 
 >>> disk_verdict(free_bytes=50 * 2**30, need_gb=8).status
 'ok'
@@ -232,7 +232,7 @@ def render(rows: Sequence[Verdict], color: bool = False) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the table; exit 1 when a row failed."""
-    parser = argparse.ArgumentParser(prog="python3 -m helpers.doctor", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python3 -m workbook.doctor", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip the kernel imports and the endpoint start")
     parser.add_argument("--lab-port", type=int, default=8888, help="the port `make lab` will use (default 8888)")
     args = parser.parse_args(argv)

@@ -1,8 +1,4 @@
-"""Checks of the exercises beyond Python: the browser page and Node.js (notebooks/42_deploy_browser_node.ipynb).
-
-Each check computes its own reference with Python's ONNX Runtime (or reads what the converter wrote), so any
-correct way to the answer passes. Solutions in workshop/solutions/42_deploy_browser_node.py.
-"""
+"""Checks of the exercises of notebooks/42_deploy_browser_node.ipynb; reference solutions in exercises/solutions/42_deploy_browser_node.py."""
 
 from __future__ import annotations
 
@@ -12,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.exercises import exercise, onnx_session
+from exercises import exercise, onnx_session
 
 
 def _digit_probabilities(model: Any, pixels: np.ndarray) -> np.ndarray:

@@ -8,15 +8,18 @@ A notebook's "Try it yourself" exercises are cells with a gap and a check::
 The check tests what the answer *does* (a file that loads and matches, a number within tolerance, an error
 of the right kind), not the text of the code, so any correct solution passes; a gap left as ``...`` is
 never right. Verdicts are recorded for the tests (``helpers.report.glue`` under ``"exercises"``).
-Reference solutions live apart from the notebooks, in ``workshop/solutions/`` (``NN_name.py``, one
-``# %% 10.1`` cell per exercise); the tests run each notebook with its solutions in the gaps
-(:func:`solved_notebook`). The checks themselves live in one module per part of the workbook beside this
-one (``capstone.py``, ...), loaded on first use. Introduced in notebooks/50_capstone.ipynb.
 
-Importable in every kernel, Python 3.8 included.
+One notebook, one place: the checks of ``notebooks/NN_name.ipynb`` live in ``exercises/nbNN_name.py``
+(loaded on first use), its reference solutions in ``exercises/solutions/NN_name.py`` (one ``# %% 10.1``
+cell per exercise), and the tests run each notebook with its solutions in the gaps
+(:func:`solved_notebook`). This module holds what every check module shares: the registry, the verdict,
+and the small answer tests (:func:`answer_file`, :func:`pair_hint`, ...). Introduced in
+notebooks/00_start_here.ipynb.
 
->>> from helpers import exercises
->>> exercises.check("50.4", ..., onnx_path="model.onnx").right
+Importable in every kernel, Python 3.8 included (ruff checks it with ``target-version = "py38"``).
+
+>>> from exercises import check
+>>> check("50.4", ..., onnx_path="model.onnx").right
 ✗ 50.4 not answered yet: replace the `...` with your code.
 False
 """
@@ -32,7 +35,8 @@ from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 (typing.Callable: subscripted at run time on Python 3.8)
 
 __all__ = ["Feedback", "Exercise", "EXERCISES", "exercise", "check", "registry", "onnx_session", "GAP",
-           "solutions_of", "solved_notebook"]
+           "solutions_of", "solved_notebook", "check_module", "answer_file", "pair_hint", "outputs", "load_onnx",
+           "changed_definitions"]
 
 Checker = Callable[..., "str | None"]  # None when the answer is right, else the hint
 
@@ -79,10 +83,23 @@ def exercise(exercise_id: str, task: str) -> Callable[[Checker], Checker]:
     return register
 
 
-def registry() -> dict[str, Exercise]:
-    """Every exercise, after importing each check module of this package once."""
+def check_module(exercise_id: str) -> str:
+    """The module that checks ``exercise_id``: ``"10.1"`` -> ``exercises.nb10_export_pytorch``."""
+    number = int(exercise_id.split(".")[0])
     for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
-        importlib.import_module(f"{__name__}.{module.name}")
+        if module.name.startswith("nb") and module.name[2:4].isdigit() and int(module.name[2:4]) == number:
+            return f"{__name__}.{module.name}"
+    raise KeyError(f"No exercise {exercise_id!r}: no module exercises/nb{number:02d}_*.py checks notebook {number:02d}.")
+
+
+def registry(exercise_id: str | None = None) -> dict[str, Exercise]:
+    """The registered exercises, after importing the check module of ``exercise_id`` (or of every notebook)."""
+    if exercise_id is not None:
+        importlib.import_module(check_module(exercise_id))
+        return EXERCISES
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if module.name.startswith("nb"):
+            importlib.import_module(f"{__name__}.{module.name}")
     return EXERCISES
 
 
@@ -95,6 +112,57 @@ def onnx_session(model: Any) -> Any:
     from helpers.runtime import make_session
 
     return make_session(model, intra_op_threads=1)
+
+
+def answer_file(answer: Any, suffix: str = ".onnx", *, not_one_of: Any = ()) -> str | None:
+    """A hint when ``answer`` is not the path of an existing ``suffix`` file of the reader's own, else None.
+
+    not_one_of: files the notebook itself made (or was given): answering one of them, or a byte-for-byte
+        copy of one, is refused, because the task asks for a new file.
+
+    >>> answer_file(3.5)
+    'answer the path of the .onnx file you wrote (a str or Path), not float 3.5.'
+    """
+    if not isinstance(answer, (str, Path)) or Path(answer).suffix != suffix or not Path(answer).is_file():  # noqa: UP038
+        return f"answer the path of the {suffix} file you wrote (a str or Path), not {type(answer).__name__} {str(answer)[:60]}."
+    mine = Path(answer).resolve()
+    for theirs in [not_one_of] if isinstance(not_one_of, (str, Path)) else not_one_of:  # noqa: UP038
+        theirs = Path(theirs)
+        if theirs.is_file() and (mine == theirs.resolve() or mine.read_bytes() == theirs.read_bytes()):
+            return f"{Path(answer).name} is the notebook's own {theirs.name} (or a copy of it): make a new file as the task asks."
+    return None
+
+
+def pair_hint(answer: Any, size: int, what: str) -> str | None:
+    """A hint when ``answer`` is not a tuple (or list) of ``size`` items (``what`` names them), else None."""
+    if not isinstance(answer, (tuple, list)) or len(answer) != size:  # noqa: UP038
+        return f"answer a tuple of {size}: {what}."
+    return None
+
+
+def load_onnx(model: Any) -> Any:
+    """An ``onnx.ModelProto`` from a path or a model (the workbook's one loader, with its clear errors)."""
+    from helpers.inspect import load_model
+
+    return load_model(model)
+
+
+def outputs(model: Any, feed: Any) -> list:
+    """Every output of ``model`` (a path or a ModelProto) for ``feed`` (an array for a one-input model, or a dict)."""
+    import numpy as np
+
+    session = onnx_session(model)
+    if not isinstance(feed, dict):
+        feed = {session.get_inputs()[0].name: np.asarray(feed, dtype=np.float32)}
+    return session.run(None, feed)
+
+
+def changed_definitions(before: Any, after: Any) -> set[str]:
+    """Operator types of both models whose definition version differs between their opsets."""
+    from helpers.opset import _since_versions
+
+    old, new = _since_versions(load_onnx(before)), _since_versions(load_onnx(after))
+    return {op for op in old.keys() & new.keys() if old[op] != new[op]}
 
 
 def _record(exercise_id: str, right: bool) -> None:
@@ -113,7 +181,7 @@ def check(exercise_id: str, answer: Any, **context: Any) -> Feedback:
     context: what the check needs besides the answer (the test data, the model file, ...), passed by
         the exercise cell.
     """
-    known = registry()
+    known = registry(exercise_id)
     if exercise_id not in known:
         raise KeyError(f"No exercise {exercise_id!r}; known: {sorted(known)}.")
     if answer is Ellipsis:

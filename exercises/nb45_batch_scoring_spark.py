@@ -1,4 +1,4 @@
-"""Checks of notebook 45's exercises (batch scoring on Spark); solutions in workshop/solutions/."""
+"""Checks of the exercises of notebooks/45_batch_scoring_spark.ipynb; reference solutions in exercises/solutions/45_batch_scoring_spark.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.exercises import exercise, onnx_session
+from exercises import exercise, onnx_session
 
 
 @exercise("45.1", "without the NaN check, which label does the digits CNN give an image of NaN pixels?")

@@ -1,15 +1,15 @@
-"""helpers.slides: a reveal.js deck per workshop track, made from the notebooks themselves.
+"""workbook.slides: a reveal.js deck per workshop track, made from the notebooks themselves.
 
 Each notebook gives three slides: its title with the opening paragraph, its "What you will learn" list,
 and its Summary. A deck opens with an agenda slide. reveal.js comes from the local npm copy pinned in
 workshop/package.json (``npm ci --prefix workshop``), copied next to the decks: the folder works offline,
 from a USB stick or a file share, with no CDN.
 
->>> from helpers.slides import TRACKS, track_notebooks
+>>> from workbook.slides import TRACKS, track_notebooks
 >>> [p.stem[:2] for p in track_notebooks("3h")]
 ['00', '01', '10', '30', '31', '32', '40', '50']
 
-`make slides` (``python -m helpers.slides``) writes build/slides/<track>.html; tests/main/test_slides.py
+`make slides` (``python -m workbook.slides``) writes build/slides/<track>.html; tests/main/test_slides.py
 opens them in headless Chromium and counts the slides.
 """
 
