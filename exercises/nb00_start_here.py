@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from exercises import exercise
@@ -27,13 +26,12 @@ def _check_kernel_difference(answer: Any, *, legacy: dict) -> str | None:
 
 @exercise("0.2", "read notebook 01's parameters cell; answer {parameter name: default value}")
 def _check_parameters_of_01(answer: Any, *, notebook: Any) -> str | None:
-    import json
+    import ast
 
-    from helpers.parameters import notebook_parameters
+    import papermill
 
-    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]  # plain json: nbformat imports slowly
-    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    expected = notebook_parameters("".join(tagged[0]["source"]))
+    # papermill reads the cell tagged `parameters` as `papermill --help-notebook` does: defaults as source text
+    expected = {name: ast.literal_eval(p["default"]) for name, p in papermill.inspect_notebook(str(notebook)).items()}
     if not isinstance(answer, dict):
         return "answer a dict {name: default value}, one entry per assignment in the cell tagged `parameters`."
     if set(answer) != set(expected):

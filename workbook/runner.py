@@ -32,6 +32,7 @@ __all__ = [
     "discover_notebooks",
     "notebook_kernel",
     "notebook_requires",
+    "notebook_facts",
     "unmet_needs",
     "execute_notebook",
     "run_workbook",
@@ -107,6 +108,18 @@ def notebook_kernel(path: str | os.PathLike[str]) -> str:
             "workbook kernel and save, or add the metadata by hand."
         )
     return name
+
+
+def notebook_facts(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A notebook's own facts, from ``metadata.workbook``: what runner, tests, slides and README read.
+
+    Keys: ``tracks`` (workshop tracks it belongs to), ``minutes`` (a reader's time), ``requires``
+    (notebooks whose outputs it reads), ``needs`` (what a machine must have, said to the reader when
+    missing), ``tries`` (parameter sets the tests run it with; ``"low"``/``"high"`` stand for the ends of a
+    parameter's stated range), ``untried`` (parameters the tests cannot try, with why), ``calls`` (regular
+    expressions of the central calls its code cells must show), ``solution`` (a starter's reference notebook).
+    """
+    return dict(_metadata(Path(path)).get("workbook", {}))
 
 
 def notebook_requires(path: str | os.PathLike[str]) -> list[str]:

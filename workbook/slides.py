@@ -28,11 +28,8 @@ from helpers.paths import build_dir, repo_root
 __all__ = ["TRACKS", "Slide", "SlidesError", "track_notebooks", "notebook_slides", "reveal_dist", "build_deck",
            "build_slides", "SLIDES_PER_NOTEBOOK"]
 
-#: The workshop tracks: notebook number prefixes in teaching order (None: every numbered notebook).
-TRACKS: dict[str, tuple[str, ...] | None] = {
-    "3h": ("00", "01", "10", "30", "31", "32", "40", "50"),
-    "full-day": None,
-}
+#: The workshop tracks. Which notebooks belong to one is each notebook's own fact (``metadata.workbook.tracks``).
+TRACKS = ("3h", "full-day")
 TRACK_TITLES = {"3h": "ONNX in three hours", "full-day": "ONNX: the full day"}
 #: Title, "What you will learn", Summary.
 SLIDES_PER_NOTEBOOK = 3
@@ -65,16 +62,13 @@ def track_notebooks(track: str, notebooks: Path | None = None) -> list[Path]:
     """
     if track not in TRACKS:
         raise SlidesError(f"Unknown track {track!r}; choose one of {sorted(TRACKS)}.")
+    from workbook.runner import notebook_facts
+
     folder = notebooks or repo_root() / "notebooks"
-    every = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    prefixes = TRACKS[track]
-    if prefixes is None:
-        return every
-    chosen = [next((p for p in every if p.name.startswith(f"{prefix}_")), None) for prefix in prefixes]
-    missing = [prefix for prefix, path in zip(prefixes, chosen) if path is None]
-    if missing:
-        raise SlidesError(f"Track {track!r} names notebooks {missing} that {folder} does not have.")
-    return [p for p in chosen if p is not None]
+    chosen = [p for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")) if track in notebook_facts(p).get("tracks", [])]
+    if not chosen:
+        raise SlidesError(f"No notebook in {folder} names track {track!r} in its metadata (workbook.tracks).")
+    return chosen
 
 
 def _markdown(text: str) -> str:

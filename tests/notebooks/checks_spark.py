@@ -19,7 +19,7 @@ def _batch_scoring_spark(results, records):
     assert verdicts(records) == {"digits_cnn (Spark vs 1 process)": "pass", "minilm (Spark vs 1 process)": "pass"}
     runners = {r["runner"] for r in results["rates"]}
     assert results["master"] in {r.split(",")[0] for r in runners}
-    if not results["quick"]:  # quick mode leaves local[1] to the parameter run (TRIES: master="local[1]")
+    if not results["quick"]:  # quick mode leaves local[1] to the parameter run (metadata workbook.tries: master="local[1]")
         assert any(r.startswith("local[1]") for r in runners)
     if results["standalone_cluster"]:
         assert results["cluster_workers"] == 2 and any(r.startswith("standalone") for r in runners)

@@ -17,8 +17,14 @@ from helpers.paths import build_dir
 from helpers.report import glued
 from helpers.verify import parity_records
 from tests.notebooks.expectations import load_all
-from tests.notebooks.parameter_table import REFUSALS, TRIES, UNTRIED
-from workbook.runner import discover_notebooks, execute_notebook, notebook_lock, notebook_requires, unmet_needs
+from workbook.runner import (
+    discover_notebooks,
+    execute_notebook,
+    notebook_facts,
+    notebook_lock,
+    notebook_requires,
+    unmet_needs,
+)
 
 NOTEBOOKS = discover_notebooks()
 
@@ -80,61 +86,94 @@ def _every_exercise_solved(notebook, results) -> None:
     assert not wrong, f"the reference solutions of {wrong} do not pass their checks (exercises/solutions/{notebook.stem}.py)"
 
 
-def _parameters_cell(notebook) -> str:
-    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    return next("".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+def _resolved(notebook, tried: dict) -> dict:
+    """A ``tries`` entry with ``"low"``/``"high"`` replaced by the ends of each parameter's stated range; quick by default."""
+    from helpers.parameters import declared_parameters
+
+    declared = declared_parameters(notebook)
+    ends = {"low": 0, "high": -1}
+    values = {k: declared[k].ends()[ends[v]] if v in ends else v for k, v in tried.items()}
+    return {"quick": True, **values}
 
 
-def test_parameter_table_covers_every_parameter_and_every_parameter_states_its_range():
-    from helpers.parameters import notebook_parameters
+def test_every_parameter_states_its_range_and_the_notebook_tries_both_ends():
+    """Each notebook's metadata (``workbook.tries``) runs every range at both ends and every choice but the
+    default at least once, or says in ``workbook.untried`` why it cannot."""
+    from helpers.parameters import declared_parameters
 
     problems = []
     for nb in NOTEBOOKS:
-        source = _parameters_cell(nb)
-        for name, default in notebook_parameters(source).items():
-            if name == "quick":
+        facts = notebook_facts(nb)
+        tries = [_resolved(nb, t) for t in facts.get("tries", [])]
+        untried = facts.get("untried", {})
+        try:
+            declared = declared_parameters(nb)
+        except ValueError as err:
+            problems.append(f"{nb.stem}: {err}")
+            continue
+        tries.append({n: d.default for n, d in declared.items()})  # the default run of the quick-mode test
+        for name, d in declared.items():
+            if name == "quick" or name in untried or d.kind == "text":
                 continue
-            tried = TRIES.get(nb.stem, {})
-            if name not in tried and (nb.stem, name) not in UNTRIED:
-                problems.append(f"{nb.stem}: add a non-default value of {name!r} to TRIES (or a reason to UNTRIED)")
-            elif name in tried and tried[name] == default:
-                problems.append(f"{nb.stem}: TRIES[{name!r}] equals the default {default!r}")
-        for line in source.splitlines():
-            if line and not line.startswith((" ", "#")) and "=" in line and "#" not in line:
-                problems.append(f"{nb.stem}: say the range of `{line.strip()}` in a comment")
+            if d.kind == "range":
+                missing = [v for v in d.ends() if not any(t.get(name) == v for t in tries)]
+            else:  # a choice, a flag or a pattern: some value other than the default
+                missing = [] if any(name in t and t[name] != d.default for t in tries) else ["another value"]
+            problems += [f"{nb.stem}: no entry of metadata workbook.tries sets {name}={v!r} (or say why in "
+                         "workbook.untried)" for v in missing]
+        for name in untried:
+            if name not in declared:
+                problems.append(f"{nb.stem}: workbook.untried names {name!r}, which is not a parameter")
     assert not problems, "\n".join(problems)
 
 
+def test_every_notebook_checks_its_parameters_with_one_call_at_the_top():
+    problems = []
+    for nb in NOTEBOOKS:
+        cells = [c for c in json.loads(nb.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+        head = "\n".join("".join(c["source"]) for c in cells[:3])
+        if f'check_parameters("{nb.stem}", globals())' not in head:
+            problems.append(f"{nb.stem}: call check_parameters(\"{nb.stem}\", globals()) in its first code cells")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda nb: nb.stem)
+def test_every_stated_range_refuses_a_value_just_outside_it_naming_the_parameter(notebook):
+    from helpers.parameters import declared_parameters
+
+    for name, d in declared_parameters(notebook).items():
+        bad = d.outside()
+        if bad is None:
+            continue
+        with pytest.raises(ValueError, match=f"^parameter {name}="):
+            d.check(bad)
+        for good in d.ends() or [d.default]:
+            assert d.check(good) == good
+
+
 TRY_PARAMS = [
-    pytest.param(nb, id=nb.stem, marks=pytest.mark.xdist_group(GROUPS[nb.stem]))
-    for nb in NOTEBOOKS if TRIES.get(nb.stem)
+    pytest.param(nb, i, id=f"{nb.stem}-{i}", marks=pytest.mark.xdist_group(GROUPS[nb.stem]))
+    for nb in NOTEBOOKS for i, _ in enumerate(notebook_facts(nb).get("tries", []))
 ]
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("notebook", TRY_PARAMS)
-def test_notebook_runs_and_proves_its_claims_with_non_default_parameters(notebook):
+@pytest.mark.parametrize(("notebook", "index"), TRY_PARAMS)
+def test_notebook_runs_and_proves_its_claims_at_the_ends_of_its_ranges(notebook, index):
     _skip_if_the_machine_lacks_what_it_needs(notebook)
+    values = _resolved(notebook, notebook_facts(notebook)["tries"][index])
     with notebook_lock(GROUPS[notebook.stem]):
-        run = execute_notebook(notebook, build_dir("notebooks-parameters"),
-                               parameters={"quick": True, **TRIES[notebook.stem]}, cell_timeout=600)
+        run = execute_notebook(notebook, build_dir(f"notebooks-parameters-{index}"), parameters=values, cell_timeout=600)
     if not run.ok:
-        pytest.fail(f"with {TRIES[notebook.stem]}: {run.describe()}", pytrace=False)
-
-
-def _refusal_params():
-    by_stem = {nb.stem: nb for nb in NOTEBOOKS}
-    return [pytest.param(by_stem[stem], id=stem) for stem in sorted(REFUSALS) if stem in by_stem]
+        pytest.fail(f"with {values}: {run.describe()}", pytrace=False)
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("notebook", _refusal_params())
-def test_notebook_refuses_an_out_of_range_parameter_at_once_naming_it(notebook):
-    _skip_if_the_machine_lacks_what_it_needs(notebook)
-    values, name = REFUSALS[notebook.stem]
+def test_a_notebook_refuses_an_out_of_range_parameter_at_once_naming_it():
+    notebook = next(nb for nb in NOTEBOOKS if nb.stem.startswith("30_"))
     with notebook_lock(GROUPS[notebook.stem]):
-        run = execute_notebook(notebook, build_dir("notebooks-refusals"),
-                               parameters={"quick": True, **values}, cell_timeout=300)
-    assert not run.ok, f"{notebook.stem} ran with the out-of-range {values}"
-    assert f"parameter {name}=" in run.error, run.describe()
+        run = execute_notebook(notebook, build_dir("notebooks-refusals"), parameters={"quick": True, "top": 11},
+                               cell_timeout=300)
+    assert not run.ok, f"{notebook.stem} ran with the out-of-range top=11"
+    assert "parameter top=11 is outside the supported range 1 to 10" in run.error, run.describe()
     assert run.cell_index is not None and run.cell_index <= 3, f"refused late, in code cell {run.cell_index}"
