@@ -11,10 +11,12 @@ thing; it runs only when a notebook is given a workspace config and told to depl
 SDK v1 (``azureml-core``) objects are built by :func:`build_v1_config`: Microsoft ended v1 support on
 2026-06-30, so it is here to read old code, with :data:`V1_TO_V2` as the map to the current API.
 
->>> specs = build_v2_specs("build/models/endpoint", "deploy", "build/azure")   # doctest: +SKIP
->>> paths = write_v2_yaml(specs, "build/azure")                                # doctest: +SKIP
->>> load_v2_yaml(paths)["deployment"].instance_type                          # doctest: +SKIP
-'Standard_DS2_v2'
+Example::
+
+    specs = build_v2_specs("build/models/endpoint", "deploy", "build/azure")
+    paths = write_v2_yaml(specs, "build/azure")
+    load_v2_yaml(paths)["deployment"].instance_type
+    # 'Standard_DS2_v2'
 """
 
 from __future__ import annotations

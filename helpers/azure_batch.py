@@ -7,9 +7,11 @@ create`` and ``az ml batch-deployment create`` take, loads them back with the SD
 validate them against the schemas), and submits a scoring job only with a workspace, on request.
 Introduced in notebooks/45_batch_scoring_spark.ipynb; the online endpoint lives in ``helpers.azure``.
 
->>> files = write_batch_yaml(endpoint, deployment, "build/azure-batch")   # doctest: +SKIP
->>> deployment_settings(load_batch_yaml(files)["deployment"])["mini_batch_size"]   # doctest: +SKIP
-2
+Example::
+
+    files = write_batch_yaml(endpoint, deployment, "build/azure-batch")
+    deployment_settings(load_batch_yaml(files)["deployment"])["mini_batch_size"]
+    # 2
 """
 
 from __future__ import annotations

@@ -144,8 +144,10 @@ def installed_kernels() -> dict[str, dict[str, object]]:
 def kernel_versions(kernel: str, names: Iterable[str] = FRAMEWORKS, timeout: float = 120) -> dict[str, str]:
     """Package versions as seen by another kernel's Python (runs it in a subprocess).
 
-    >>> kernel_versions("onnx-workbook-legacy", ["numpy"])  # doctest: +SKIP
-    {'numpy': '1.23.5'}
+    Example::
+
+        kernel_versions("onnx-workbook-legacy", ["numpy"])
+        # {'numpy': '1.23.5'}
     """
     import json
     import subprocess

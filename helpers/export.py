@@ -9,9 +9,11 @@ the notebook, for the repeated exports after the first one is shown), and
 :func:`drop_noop_with_empty_axes`, a workaround for the ONNX version converter's 18-to-17 Reduce adapter.
 Introduced in notebooks/10_export_pytorch.ipynb.
 
->>> from helpers.export import model_files, set_metadata   # doctest: +SKIP
->>> set_metadata("cnn.onnx", props={"labels": ["0", "1"]})    # doctest: +SKIP
->>> model_files("cnn.onnx")   # cnn.onnx and cnn.onnx.data: ship both   # doctest: +SKIP
+Example::
+
+    from helpers.export import model_files, set_metadata
+    set_metadata("cnn.onnx", props={"labels": ["0", "1"]})
+    model_files("cnn.onnx")   # cnn.onnx and cnn.onnx.data: ship both
 """
 
 from __future__ import annotations
@@ -68,10 +70,9 @@ class ExportResult:
     @property
     def opset(self) -> int | None:
         """The model's ``ai.onnx`` opset."""
-        import onnx
+        from helpers.opset import opset_of
 
-        proto = onnx.load(str(self.path), load_external_data=False)
-        return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+        return opset_of(self.path, default=None)
 
 
 @contextlib.contextmanager
@@ -128,8 +129,10 @@ def export_torch(
 
     Export errors propagate unchanged; :func:`export_error_summary` turns one into a line.
 
-    >>> export_torch(torch.nn.Linear(4, 2), torch.zeros(2, 4), "lin.onnx").files   # doctest: +SKIP
-    [PosixPath('lin.onnx'), PosixPath('lin.onnx.data')]
+    Example::
+
+        export_torch(torch.nn.Linear(4, 2), torch.zeros(2, 4), "lin.onnx").files
+        # [PosixPath('lin.onnx'), PosixPath('lin.onnx.data')]
     """
     import torch
 
@@ -212,7 +215,9 @@ def set_metadata(
 
     Weights in an external-data file are left untouched: only the graph file is rewritten.
 
-    >>> set_metadata("cnn.onnx", description="digits CNN", props={"labels": list("0123456789")})  # doctest: +SKIP
+    Example::
+
+        set_metadata("cnn.onnx", description="digits CNN", props={"labels": list("0123456789")})
     """
     import onnx
 
@@ -316,10 +321,14 @@ def drop_noop_with_empty_axes(model: Any) -> int:
     equivalent below opset 18 and raises ``ValueError``. Edits ``model`` (a ``ModelProto``) in place.
     Introduced in notebooks/10_export_pytorch.ipynb.
 
-    >>> drop_noop_with_empty_axes(onnx.version_converter.convert_version(model18, 17))   # doctest: +SKIP
-    1
+    Example::
+
+        drop_noop_with_empty_axes(onnx.version_converter.convert_version(model18, 17))
+        # 1
     """
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    from helpers.opset import opset_of
+
+    opset = opset_of(model, default=None)
     if opset is None or opset >= 18:
         raise ValueError(f"The model declares ai.onnx opset {opset}; noop_with_empty_axes is valid from opset 18, "
                          "so there is nothing to drop.")

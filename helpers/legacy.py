@@ -8,10 +8,12 @@ MXNet installed. Introduced in notebooks/15_export_chainer.ipynb.
 
 Importable in both kernels; it imports neither Chainer nor MXNet.
 
->>> from helpers.legacy import read_export_manifest          # doctest: +SKIP
->>> export = read_export_manifest("chainer")                  # doctest: +SKIP
->>> export.inputs["image"].shape, export.models[0].opset      # doctest: +SKIP
-((450, 1, 8, 8), 11)
+Example::
+
+    from helpers.legacy import read_export_manifest
+    export = read_export_manifest("chainer")
+    export.inputs["image"].shape, export.models[0].opset
+    # ((450, 1, 8, 8), 11)
 """
 
 from __future__ import annotations

@@ -8,9 +8,11 @@ interpreter (:func:`run_in_mlnet`). Introduced in notebooks/18_export_mlnet.ipyn
 
 Importable in every kernel (Python 3.8 included); nothing here imports NimbusML.
 
->>> from helpers.mlnet import columns_feed     # doctest: +SKIP
->>> columns_feed(frame, ["tenure_months", "contract"])["contract"].shape   # doctest: +SKIP
-(250, 1)
+Example::
+
+    from helpers.mlnet import columns_feed
+    columns_feed(frame, ["tenure_months", "contract"])["contract"].shape
+    # (250, 1)
 """
 
 from __future__ import annotations

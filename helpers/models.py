@@ -4,8 +4,10 @@ The digits CNN is the workbook's running example: exported in notebooks/10, benc
 drawn by Netron in the 20s and served in the 40s. Notebooks that need its ONNX file call
 :func:`digits_cnn_onnx`, which trains and exports it once and reuses the file afterwards.
 
->>> from helpers.models import digits_cnn_onnx   # doctest: +SKIP
->>> path = digits_cnn_onnx()                       # build/models/shared/digits_cnn.onnx  # doctest: +SKIP
+Example::
+
+    from helpers.models import digits_cnn_onnx
+    path = digits_cnn_onnx()                       # build/models/shared/digits_cnn.onnx
 """
 
 from __future__ import annotations

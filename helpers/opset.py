@@ -6,8 +6,10 @@ still a standard file: load it, check it, move it to a current opset with
 same thing. These helpers show what changed. Introduced in
 notebooks/17_legacy_models_modern_runtime.ipynb; works in both kernels (onnx 1.18 and 1.23).
 
->>> new = onnx.version_converter.convert_version(onnx.load("old_model.onnx"), 21)   # doctest: +SKIP
->>> operator_changes("old_model.onnx", new)                                         # doctest: +SKIP
+Example::
+
+    new = onnx.version_converter.convert_version(onnx.load("old_model.onnx"), 21)
+    operator_changes("old_model.onnx", new)
 """
 
 from __future__ import annotations
@@ -32,30 +34,33 @@ ModelLike = Union[str, "os.PathLike[str]", Any]  # a path or an onnx.ModelProto
 
 
 def _load(model: ModelLike) -> Any:
-    """An ``onnx.ModelProto`` from a path or a model (a model is returned as is).
+    """An ``onnx.ModelProto`` from a path or a model, through the workbook's one loader (clear errors)."""
+    from helpers.inspect import load_model
 
-    Raises ``FileNotFoundError`` naming the path when there is no file.
-    """
-    import onnx
-
-    if hasattr(model, "graph"):
-        return model
-    if not os.path.exists(model):
-        raise FileNotFoundError(f"No ONNX file at {model}; check the path, or run the notebook that exports it.")
-    return onnx.load(os.fspath(model))
+    return load_model(model, load_external_data=False)
 
 
-def opset_of(model: ModelLike) -> int:
-    """The default-domain (``ai.onnx``) opset a model declares.
+_RAISE = object()
 
-    >>> from tests.unit.models import linear_model   # doctest: +SKIP
-    >>> opset_of(linear_model(opset=9))               # doctest: +SKIP
+
+def opset_of(model: ModelLike, default: Any = _RAISE) -> int:
+    """The default-domain opset a model declares (domain ``""`` or its other spelling ``"ai.onnx"``).
+
+    default: returned when the model imports no ai.onnx opset (classic ML models may declare only
+        ``ai.onnx.ml``); without it that raises ``ValueError``. The workbook's one opset reader.
+
+    >>> import onnx
+    >>> graph = onnx.helper.make_graph([], "empty", [], [])
+    >>> opset_of(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("ai.onnx", 9)]))
     9
+    >>> opset_of(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("ai.onnx.ml", 3)]), None)
     """
     proto = _load(model)
     for entry in proto.opset_import:
         if entry.domain in ("", "ai.onnx"):
             return int(entry.version)
+    if default is not _RAISE:
+        return default
     raise ValueError("The model imports no ai.onnx opset (only custom domains); it has no standard opset to read.")
 
 

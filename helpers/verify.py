@@ -355,10 +355,10 @@ def run_onnx(
 
 def _opset(model: Any) -> int | str | None:
     try:
-        import onnx
+        from helpers.opset import _load, opset_of
 
-        proto = model if hasattr(model, "opset_import") else onnx.load(str(model), load_external_data=False)
-        main = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+        proto = _load(model)
+        main = opset_of(proto, default=None)
         if main is not None:
             return main
         # Models of classic ML converters may declare only the ai.onnx.ml domain: say which.

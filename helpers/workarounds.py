@@ -21,8 +21,10 @@ labels in LIBSVM's order. Introduced in notebooks/14_export_coreml_libsvm.ipynb.
 
 Every function here only adds what is missing: once a release fixes the bug, it does nothing.
 
->>> from helpers.workarounds import patch_onnxmltools   # doctest: +SKIP
->>> patched = patch_onnxmltools()   # names what it added   # doctest: +SKIP
+Example::
+
+    from helpers.workarounds import patch_onnxmltools
+    patched = patch_onnxmltools()   # names what it added
 """
 
 from __future__ import annotations
@@ -102,8 +104,10 @@ def patch_onnxmltools() -> list[str]:
     Adds only what is missing (onnx/onnxmltools#735), so it is safe to call
     twice and does nothing on a fixed release. Returns the names it added.
 
-    >>> patch_onnxmltools()   # doctest: +SKIP
-    ['data_types.find_type_conversion', 'utils.cast_list', ...]
+    Example::
+
+        patch_onnxmltools()
+        # ['data_types.find_type_conversion', 'utils.cast_list', ...]
     """
     import importlib
 
@@ -195,7 +199,9 @@ def import_coremltools(skip: Sequence[str] = ("tensorflow", "torch", "transforme
     and keeps its TensorFlow and PyTorch converters off). Frameworks already imported
     are left alone, and nothing stays hidden afterwards.
 
-    >>> ct = import_coremltools()   # doctest: +SKIP
+    Example::
+
+        ct = import_coremltools()
     """
     import importlib
 

@@ -11,9 +11,11 @@ and :func:`check_light_model` runs a model in ONNX Runtime against its reference
 onnx's own tests use (``data/real/test_<name>/data.json``). Introduced in
 notebooks/21_pretrained_models.ipynb.
 
->>> from helpers.zoo import light_models       # doctest: +SKIP
->>> [m.name for m in light_models()][:3]        # doctest: +SKIP
-['bvlc_alexnet', 'densenet121', 'inception_v1']
+Example::
+
+    from helpers.zoo import light_models
+    [m.name for m in light_models()][:3]
+    # ['bvlc_alexnet', 'densenet121', 'inception_v1']
 """
 
 from __future__ import annotations
