@@ -34,11 +34,6 @@ ENTRY_POINTS = {
     "visualize.compare_graphs": lambda p, tmp: visualize.compare_graphs({"model": p}),
 }
 
-# deploy/onnx_scoring.py ships alone (numpy + onnxruntime, no helpers): it cannot use helpers' loader, so its
-# OnnxScorer turns ONNX Runtime's load errors into its own UnsupportedModelError naming the file. A case listed
-# here is expected to fail (not strict, so a fix shows as XPASS).
-SCORER_RAW_ERROR_CASES: set[str] = set()
-
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
@@ -81,14 +76,7 @@ def test_every_entry_point_accepts_the_good_model_the_corpus_is_made_from(entry,
     ENTRY_POINTS[entry](external, tmp_path)
 
 
-def _scorer_case(case: str) -> object:
-    if case in SCORER_RAW_ERROR_CASES:
-        return pytest.param(case, marks=pytest.mark.xfail(
-            reason="deploy/onnx_scoring.OnnxScorer passes ONNX Runtime's raw error through (issue 12)", strict=False))
-    return case
-
-
-@pytest.mark.parametrize("case", [_scorer_case(c) for c in broken_models.CASES])
+@pytest.mark.parametrize("case", broken_models.CASES)
 def test_the_scoring_module_refuses_every_broken_model_clearly(corpus, case):
     """The scorer may use its own error type, but must name the file and not be ONNX Runtime's raw error."""
     scoring = load_scoring()
