@@ -115,10 +115,14 @@ def find_workspace_config(path: str | os.PathLike[str] | None = None) -> Path | 
 
 
 def write_conda_file(path: str | os.PathLike[str], packages: dict[str, str] | None = None,
-                     python: str = "3.11") -> Path:
-    """Write the conda file of the serving environment: Python, pip, and pinned pip packages."""
+                     python: str = "3.11", name: str = "onnx-endpoint") -> Path:
+    """Write the conda file of an Azure ML environment: Python, pip, and pinned pip packages; returns it.
+
+    packages: ``{distribution: version}`` (default :data:`SERVING_PACKAGES`, what score.py needs).
+    name: the environment's name (the batch deployment uses ``onnx-batch``).
+    """
     pins = packages or SERVING_PACKAGES
-    lines = ["name: onnx-endpoint", "channels:", "  - conda-forge", "dependencies:", f"  - python={python}",
+    lines = [f"name: {name}", "channels:", "  - conda-forge", "dependencies:", f"  - python={python}",
              "  - pip", "  - pip:"] + [f"      - {name}=={version}" for name, version in pins.items()]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,10 +16,13 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
 from typing import Any
+
+from helpers import azure as _azure
 
 __all__ = [
     "BASE_IMAGE",
@@ -31,8 +34,8 @@ __all__ = [
     "submit_batch_job",
 ]
 
-#: An Azure ML base image (Ubuntu 22.04, conda), the same as the online deployment's.
-BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
+#: The same pinned Azure ML base image as the online deployment's (one pin: helpers.azure.BASE_IMAGE).
+BASE_IMAGE = _azure.BASE_IMAGE
 
 #: What the batch scoring script needs: the versions tested here. ``azureml-core`` is not needed:
 #: batch deployments of SDK v2 call ``init``/``run`` themselves (the parallel run step).
@@ -43,16 +46,8 @@ SETTINGS = ("mini_batch_size", "instance_count", "max_concurrency_per_instance",
             "output_action", "output_file_name", "logging_level")
 
 
-def write_conda_file(path: str | os.PathLike[str], packages: dict[str, str] | None = None,
-                     python: str = "3.11") -> Path:
-    """Write the conda file of the batch environment (Python, pip, pinned pip packages); returns it."""
-    pins = packages or BATCH_PACKAGES
-    lines = ["name: onnx-batch", "channels:", "  - conda-forge", "dependencies:", f"  - python={python}", "  - pip",
-             "  - pip:"] + [f"      - {name}=={version}" for name, version in pins.items()]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-    return path
+#: The conda file of the batch environment: helpers.azure's one writer, with the batch packages.
+write_conda_file = functools.partial(_azure.write_conda_file, packages=BATCH_PACKAGES, name="onnx-batch")
 
 
 def _dump(entity: Any, path: Path) -> Path:
