@@ -207,9 +207,11 @@ def _status_note(stem: str, executed: dict[str, Any] | None, record: dict[str, A
     if failed:
         cell = (record or {}).get("cell_index")
         error = (record or {}).get("error", "").splitlines()[0:1]
-        return "failed", ("```{warning}\nThis notebook **failed** in the last run"
-                          + (f", in code cell {cell}" if cell else "") + (f": {error[0]}" if error else "")
-                          + ". Its outputs stop there.\n```")
+        marker = "papermill-error-cell" in json.dumps(executed.get("cells", []))
+        where = f"in code cell {cell}" if cell else "at a cell"
+        where = f'<a href="#papermill-error-cell">{where}</a>' if marker else where  # papermill's raw-HTML anchor
+        return "failed", ("```{warning}\nThis notebook **failed** in the last run, " + where
+                          + (f": {error[0].rstrip('.')}" if error else "") + ". Its outputs stop there.\n```")
     mode = ("in **quick mode** (`quick=True`: less data, fewer epochs; numbers are smoke values)" if quick
             else "in full mode")
     return ("quick" if quick else "ok"), (f"```{{note}}\nExecuted by `make workbook` {mode}{took}"
@@ -225,6 +227,9 @@ def _stage_notebook(stager: _Stager, source: Path, executed_path: Path | None, r
     status, note = _status_note(source.stem, executed, record)
     nb.get("metadata", {}).pop("widgets", None)
     doc_dir = stager.src / "notebooks"
+    # papermill's red line at the top of a failed notebook; the banner says it, and links to the cell's marker
+    nb["cells"] = [c for c in nb["cells"] if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])
+                   or 'id="papermill-error-cell"' in "".join(c["source"])]
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
@@ -340,7 +345,7 @@ from docutils import nodes
 project = "ONNX workbook"
 author = "the onnx-workbook contributors"
 copyright = "the onnx-workbook contributors"
-extensions = ["myst_nb"]
+extensions = ["myst_nb", "sphinx.ext.githubpages"]  # githubpages: .nojekyll, so _static/ is served
 html_theme = "furo"
 html_title = "ONNX workbook, executed"
 html_copy_source = False
@@ -457,8 +462,8 @@ _COLLECT = """() => ({
   ids: [...document.querySelectorAll('[id]')].map(e => e.id).concat(
        [...document.querySelectorAll('a[name]')].map(a => a.name)),
 })"""
-_SEARCH_DONE = ("document.querySelector('#search-results .search-summary') !== null && "
-                "!/^Searching|^Preparing/.test(document.querySelector('#search-results .search-summary').textContent)")
+_SEARCH_DONE = ("document.querySelector('#search-results .search-summary') !== null && /Search finished|did not match/"
+                ".test(document.querySelector('#search-results .search-summary').textContent)")  # Sphinx's own words
 _SEARCH_HITS = "() => [...document.querySelectorAll('#search-results ul.search > li a')].map(a => a.href)"
 
 

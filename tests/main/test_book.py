@@ -129,7 +129,7 @@ def test_links_to_book_pages_stay_repository_files_are_copied_and_folders_lose_t
     assert (src / "deploy" / "score.py").read_bytes() == (repo_root() / "deploy" / "score.py").read_bytes()
 
 
-def test_outputs_that_need_the_kernel_become_static(tmp_path):
+def test_outputs_that_need_the_kernel_become_static():
     """A Netron view keeps its picture, an IFrame to a kernel's server becomes a note, widgets and JS go."""
     netron = {"output_type": "display_data", "metadata": {}, "data": {
         "text/html": '<object data="http://127.0.0.1:43127/" type="text/html"><img src="data:,"></object>',
@@ -150,3 +150,28 @@ def test_outputs_that_need_the_kernel_become_static(tmp_path):
     assert "http://localhost:8081/" in kept[1] and "static page cannot show it" in kept[1] and "iframe" not in kept[1]
     assert "application/javascript" not in kept[2]
     assert "<table>" in kept[3]
+
+
+def test_a_failed_notebook_is_marked_and_its_banner_links_to_the_failing_cell(tmp_path):
+    """papermill's red line at the top goes (it is no title); its marker before the failed cell stays."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"parameters": {"quick": True}, "exception": True}
+    top = nbformat.v4.new_markdown_cell('<span style="color:red">An Exception was encountered at '
+                                        '<a href="#papermill-error-cell">In [2]</a>.</span>')
+    marker = nbformat.v4.new_markdown_cell('<span id="papermill-error-cell">Execution using papermill encountered '
+                                           "an exception here and stopped:</span>")
+    for cell in (top, marker):
+        cell.metadata["tags"] = ["papermill-error-cell-tag"]
+    nb.cells = [top, nbformat.v4.new_markdown_cell("# A title\n\nText."), marker, nbformat.v4.new_code_cell("1/0")]
+    executed = tmp_path / "99_broken.ipynb"
+    nbformat.write(nb, executed)
+    stager = book._Stager(tmp_path / "src", repo_root())
+    record = {"status": "failed", "cell_index": 1, "error": "ZeroDivisionError: division by zero"}
+    assert book._stage_notebook(stager, executed, executed, record) == "failed"
+    staged = json.loads((tmp_path / "src" / "notebooks" / "99_broken.ipynb").read_text())
+    sources = ["".join(c["source"]) for c in staged["cells"]]
+    assert sources[0].startswith("# A title") and not any("An Exception was encountered" in s for s in sources)
+    assert '<a href="#papermill-error-cell">in code cell 1</a>: ZeroDivisionError' in sources[1], sources[1]
+    assert 'id="papermill-error-cell"' in sources[2]
