@@ -10,7 +10,8 @@ without outputs and marked as such, so every link between notebooks works.
 Every page loads only files of the site: Furo bundles its CSS and JavaScript and uses the system's fonts,
 math is shown as TeX source instead of through MathJax's CDN, widget and JavaScript outputs are dropped,
 and an output that shows a live server of the notebook's kernel (a Netron viewer at 127.0.0.1) keeps only
-its picture. Search is Sphinx's own (``searchindex.js``), so it works from a file share or GitHub Pages.
+its picture. Search is Sphinx's own (``searchindex.js``), so it works from a file share or GitHub Pages (from
+``file://`` it lists the matching pages without excerpts: Chromium does not let such a page fetch the others).
 
     python -m workbook.book              # build/book/html from build/, then check it in headless Chromium
     python -m workbook.book --no-check   # build only
