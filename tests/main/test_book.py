@@ -3,8 +3,9 @@
 The book is built from a real quick run (the runner's own command, `--quick 00 01`, into a temporary build
 folder, as `make workbook` fills build/), plus a stand-in benchmark report with its plot. The browser check
 (workbook.book.check_site, driven by helpers.web's PageDriver on a 127.0.0.1 server) must find nothing wrong
-on the real site, and must report each fault injected into a copy: a CDN script and font, a broken link, a
-missing anchor, a missing image, a console error, and a search that finds nothing.
+on the real site, and must report each fault injected into a copy: a CDN script and font, a picture from
+another server on 127.0.0.1, a broken link, a missing anchor, a missing image, a console error, and a search
+that finds nothing.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ FAULTS = """
 <script src="https://cdn.jsdelivr.net/npm/left-pad@1.3.0/index.js"></script>
 <link rel="stylesheet" href="https://fonts.googleapis.com/css2?family=Roboto">
 <a href="no_such_page.html">gone</a> <a href="01_onnx_basics.html#no-such-anchor">no anchor</a>
-<img src="../_images/no_such_picture.png" alt="missing">
+<img src="../_images/no_such_picture.png" alt="missing"> <img src="http://127.0.0.1:9/netron.png" alt="a kernel's server">
 <script>console.error("an injected error")</script>
 """
 
@@ -97,6 +98,7 @@ def test_the_check_reports_a_cdn_request_broken_links_and_image_a_console_error_
                             pages=["notebooks/00_start_here.html", "notebooks/01_onnx_basics.html"])
     found = "\n".join(check.problems)
     for expected in ("requested https://cdn.jsdelivr.net/npm/left-pad", "requested https://fonts.googleapis.com",
+                     "requested http://127.0.0.1:9/netron.png (outside the site)",
                      "broken link to notebooks/no_such_page.html", "01_onnx_basics.html#no-such-anchor (no such anchor)",
                      "broken image", "console error: an injected error", "searching 'zqxjkvwq' found nothing"):
         assert expected in found, f"{expected!r} not reported; the check said:\n{found}"
