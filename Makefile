@@ -8,13 +8,14 @@
 #   make web        the browser page (ONNX Runtime Web: draw a digit, embed sentences) on http://127.0.0.1:8000
 #   make wheelhouse every package setup downloads, in build/wheelhouse for an offline room (WHEELHOUSE=DIR)
 #   make slides     a reveal.js deck per workshop track -> build/slides (reveal.js from a local copy)
+#   make book       the executed notebooks and reports as a static site with offline search -> build/book/html
 SHELL := /bin/bash
 VENVS ?= .venvs
 PY := $(VENVS)/main/bin/python
 JOBS ?= 2
 LAB_PORT ?= 8888
 
-.PHONY: setup workbook test lint lab clean load benchmark doctor web wheelhouse slides spark-benchmark
+.PHONY: setup workbook test lint lab clean load benchmark doctor web wheelhouse slides spark-benchmark book
 
 setup:
 	@bash scripts/setup.sh
@@ -71,3 +72,10 @@ slides: setup
 # Spark batch scoring (notebooks/45): rows/s on local[1], local[2] and a standalone 2-worker cluster -> build/reports/spark_benchmark.*
 spark-benchmark: setup
 	$(PY) -m workbook.spark_benchmark $(SPARK_ARGS)
+
+# The book: what the last `make workbook` left in build/ (executed notebooks, reports) as a static site in
+# build/book/html (Sphinx + myst-nb + Furo), then every page opened in headless Chromium: no console error, no
+# request outside the site, no broken link or image, search finds a term. It runs no notebook: with none executed
+# it says to run `make workbook` first (NOTEBOOKS="--quick 00 01 20" for a quick look). BOOK_ARGS="--no-check".
+book: setup
+	$(PY) -m workbook.book $(BOOK_ARGS)

@@ -25,6 +25,7 @@ __all__ = [
     "versions_table",
     "installed_kernels",
     "kernel_versions",
+    "environment_record",
 ]
 
 #: The packages the workbook's notebooks use, in the order the reader meets them.
@@ -175,3 +176,25 @@ def kernel_versions(kernel: str, names: Iterable[str] = FRAMEWORKS, timeout: flo
         dists = _ALIASES.get(n.lower(), (n,))
         result[n] = next((found[d] for d in dists if found.get(d, "not installed") != "not installed"), "not installed")
     return result
+
+
+def environment_record(names: Iterable[str] = FRAMEWORKS) -> dict[str, object]:
+    """The machine and, for each workbook kernel installed, its package versions (installed ones only).
+
+    The runner writes it to ``build/reports/environment.json`` after a run, and the book shows it.
+    A kernel whose Python cannot be asked is listed with the reason instead of versions.
+    """
+    import datetime as _dt
+
+    kernels: dict[str, object] = {}
+    for name, spec in installed_kernels().items():
+        if not name.startswith("onnx-workbook-"):
+            continue
+        try:
+            found = kernel_versions(name, names)
+            kernels[name] = {"display_name": spec["display_name"],
+                             "versions": {k: v for k, v in found.items() if v != "not installed"}}
+        except Exception as err:  # a broken kernel must not hide the others
+            kernels[name] = {"display_name": spec["display_name"], "error": f"{type(err).__name__}: {err}"[:300]}
+    return {"recorded": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine_info(),
+            "kernels": kernels}

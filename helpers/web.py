@@ -311,6 +311,8 @@ class Page:
     page: Any
     url: str
     console: list[str]
+    requests: list[str] = field(default_factory=list)  # every URL the page asked for, in order
+    failed: list[str] = field(default_factory=list)  # requests that failed or answered HTTP >= 400
 
     def call(self, name: str, *args: Any, timeout: float = 120.0) -> Any:
         """Call the page's API, e.g. ``page.call("run", "/models/cnn.onnx", feeds)``.
@@ -319,6 +321,10 @@ class Page:
         """
         script = "([name, args]) => window.workbook[name](...args)"
         return self.driver._submit(self._evaluate, script, [name, list(args)], timeout)
+
+    def evaluate(self, script: str, arg: Any = None, *, timeout: float = 60.0) -> Any:
+        """Evaluate a JavaScript function or expression in the page, e.g. ``"() => document.title"``."""
+        return self.driver._submit(self._evaluate, script, arg, timeout)
 
     def _evaluate(self, script: str, arg: Any, timeout: float) -> Any:  # in the worker thread
         from playwright.sync_api import Error as PlaywrightError
@@ -400,15 +406,20 @@ class PageDriver:
         context.route("**/*", route)
         page = context.new_page()
         console: list[str] = []
+        requests: list[str] = []
+        failed: list[str] = []
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
+        page.on("response", lambda r: failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
         page.goto(url, timeout=timeout * 1000)
         try:
             page.wait_for_function(ready, timeout=timeout * 1000)
         except Exception as err:
             context.close()
             raise RuntimeError(f"The page at {url} did not get ready ({ready}); its console: {console[-5:]}") from err
-        return Page(self, page, url, console)
+        return Page(self, page, url, console, requests, failed)
 
     def open(self, url: str, *, ready: str = "window.workbook && window.workbook.ready === true",
              timeout: float = 60.0, width: int = 900, height: int = 900) -> Page:

@@ -1,1 +1,1 @@
-"""The workbook's own machinery: run, test, check and package the notebooks (never imported by ``helpers``)."""
+"""The workbook's own machinery: run, test, check, publish and package the notebooks (never imported by ``helpers``)."""

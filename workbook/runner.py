@@ -362,6 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         {"notebook": r.notebook, "kernel": r.kernel, "seconds": round(r.seconds, 2), "status": r.status,
          "cell_index": r.cell_index, "error": r.error, "output": r.output, "html": r.html} for r in runs
     ])
+    try:  # the machine and versions the run used, for the book (workbook.book); never fails the run
+        from helpers.environment import environment_record
+
+        write_json(reports / "environment.json", environment_record())
+    except Exception as err:
+        print(f"warning: could not record the environment: {err}", file=sys.stderr)
     from helpers.verify import parity_records, write_parity_report
 
     if parity_records():
