@@ -51,7 +51,7 @@ def _check_opset_refusal(answer: Any) -> str | None:
         return f"check_parameter raises ValueError; you caught {type(answer).__name__}."
     message = str(answer)
     if "opset=17" not in message or "18 to 23" not in message:
-        return "this is not the refusal of opset=17 (range 18 to 23): call check_parameter('opset', 17, ...) as cell 2 does."
-    if "dynamo=False" not in message:
-        return "pass the notebook's `why`: the message should tell you what to do instead."
+        return "this is not the refusal of opset=17 (range 18 to 23): call check_parameters with opset 17, as cell 2 does."
+    if "TorchScript" not in message:
+        return "check through the notebook's own parameters cell: its comment tells you what to do instead."
     return None

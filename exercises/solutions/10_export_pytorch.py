@@ -22,10 +22,7 @@ print(inspect.summarize_model(answer_10_2).operators)
 
 # %% 10.3
 try:
-    check_parameter("opset", 17, low=18, high=23, why=(
-        "torch.onnx.export(dynamo=True) translates at opset 18 and later; below 18 it converts down and can write "
-        "a model ONNX Runtime refuses (section 9). For an older runtime use dynamo=False, or export at 18+, convert "
-        "with onnx.version_converter and verify the result, as section 9 shows. dynamo=False stops at opset 23"))
+    check_parameters("10_export_pytorch", {**globals(), "opset": 17})
     answer_10_3 = None
 except ValueError as err:
     answer_10_3 = err

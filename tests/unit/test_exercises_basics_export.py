@@ -137,13 +137,13 @@ def test_10_2_wants_an_if_that_rescales(tmp_path, images):
 
 def test_10_3_wants_the_refusal_with_its_advice():
     with pytest.raises(ValueError) as right:
-        check_parameter("opset", 17, low=18, high=23, why="below 18 use dynamo=False")
+        check_parameter("opset", 17, low=18, high=23, why="below 18 use the TorchScript exporter")
     assert exercises.check("10.3", right.value)
     with pytest.raises(ValueError) as bare:
         check_parameter("opset", 17, low=18, high=23)
     _refused("10.3", bare.value, "what to do instead")
     with pytest.raises(ValueError) as other:
-        check_parameter("opset", 5, low=18, high=23, why="use dynamo=False")
+        check_parameter("opset", 5, low=18, high=23, why="use the TorchScript exporter")
     _refused("10.3", other.value, "not the refusal of opset=17")
     _refused("10.3", str(right.value), "the exception itself")
     _refused("10.3", KeyError("opset"), "raises ValueError")
