@@ -63,6 +63,13 @@ WORKER_CLASSES = {
 }
 #: What :class:`LocalEndpoint` runs unless told otherwise: slow clients cannot starve it.
 DEFAULT_WORKER_CLASS = "tornado"
+#: Seconds gunicorn's master gives its workers to finish after SIGTERM before it kills them itself (its default is
+#: 30). A tornado worker stops within about two of its one-second heartbeats, but one that gets SIGTERM while it
+#: boots misses it (gunicorn's tornado worker sets itself alive when its loop starts); the master then kills and
+#: reaps it after this grace, inside :meth:`LocalEndpoint.stop`'s wait, so no worker outlives its master.
+GRACEFUL_TIMEOUT = 5
+#: Seconds :meth:`LocalEndpoint.stop` waits for the master after SIGTERM before it kills the process group.
+STOP_WAIT = GRACEFUL_TIMEOUT + 5.0
 
 # Runs azmlinfsrv's own entry point with the bind host changed from 0.0.0.0 to loopback.
 _LAUNCH = (
@@ -232,8 +239,10 @@ class LocalEndpoint:
 
     @property
     def gunicorn_args(self) -> str:
-        """The ``GUNICORN_CMD_ARGS`` the server gets: ``env``'s own, else the worker class's."""
-        return self.env.get("GUNICORN_CMD_ARGS", WORKER_CLASSES[self.worker_class])
+        """The ``GUNICORN_CMD_ARGS`` the server gets: ``env``'s own, else the worker class's with a short
+        graceful timeout (:data:`GRACEFUL_TIMEOUT`)."""
+        return self.env.get("GUNICORN_CMD_ARGS",
+                            f"{WORKER_CLASSES[self.worker_class]} --graceful-timeout {GRACEFUL_TIMEOUT}")
 
     @property
     def command(self) -> str:
@@ -255,7 +264,7 @@ class LocalEndpoint:
         self.log_path = build_dir("logs") / f"azmlinfsrv-{self.port}.log"
         self._log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
         env = {**os.environ, "AZUREML_LOG_LEVEL": self.log_level, "PYTHONUNBUFFERED": "1", "ENDPOINT_KEY": self.key,
-               "GUNICORN_CMD_ARGS": WORKER_CLASSES[self.worker_class], **self.env}
+               "GUNICORN_CMD_ARGS": self.gunicorn_args, **self.env}
         env.pop("AZUREML_MODEL_DIR", None)  # --model_dir sets it
         if self.log_level.upper() != "INFO":
             self._app_root = self._logging_root(self.log_level.upper())
@@ -303,11 +312,12 @@ class LocalEndpoint:
         return root
 
     def stop(self) -> None:
-        """Stop the server and all its workers (the process group): SIGTERM, then SIGKILL after 5 s."""
+        """Stop the server and all its workers (the process group): SIGTERM, then SIGKILL after
+        :data:`STOP_WAIT` seconds."""
         proc, self.process = self.process, None
         atexit.unregister(self.stop)
         if proc is not None:
-            for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            for sig, wait in ((signal.SIGTERM, STOP_WAIT), (signal.SIGKILL, 5.0)):
                 try:
                     os.killpg(proc.pid, sig)
                 except (ProcessLookupError, PermissionError):
