@@ -216,3 +216,18 @@ def test_setup_installs_the_debian_packages_the_machine_lacks_never_a_downgrade(
     assert len(apt) == 1 and apt[0].startswith("install ") and str(absent) in apt[0], apt
     assert str(newer) in apt[0], "a newer version of an installed package comes along (the new one may need it)"
     assert str(older) not in apt[0], "an installed package is never downgraded"
+
+
+@pytest.mark.parametrize("offline", [True, False], ids=["offline", "online-can-fail"])
+def test_offline_setup_never_asks_apt_to_reach_a_mirror(tmp_path, offline):
+    """Setup's system step ran `apt-get update` in offline mode too: a request to Debian's mirrors, which a room
+    without network cannot answer. Offline it is skipped; online it runs, which proves the probe sees it."""
+    calls = tmp_path / "apt-get.calls"
+    script = (f'source scripts/setup.sh\napt-get() {{ echo "$*" >> {calls}; }}\ndpkg-query() {{ return 1; }}\n'
+              "id() { echo 0; }\nsystem_packages")
+    env = _offline_env(**({"WORKBOOK_WHEELHOUSE": str(tmp_path)} if offline else {}))
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
+    recorded = calls.read_text().splitlines()
+    assert any(c.startswith("install ") for c in recorded), recorded
+    assert any(c.startswith("update") for c in recorded) is not offline, recorded
