@@ -11,7 +11,10 @@ and sizes are checked before any work: the nested lists are walked outer axis fi
 axis length is compared with the model and with :class:`Limits` before the next level is visited, and
 the total number of elements is capped, so a huge request is refused before it is converted. Then names,
 element types, integer ranges, NaN and infinity. A bad request raises :class:`RequestError` (HTTP 400;
-:class:`RequestTooLarge`, a subclass, for 413), whose message says what was expected.
+:class:`RequestTooLarge`, a subclass, for 413), whose message says what was expected. A request that passes
+every check but makes the model output NaN or infinity (finite float32 values near its limits can overflow
+inside a network) raises :class:`UnscorableRequest` (HTTP 422): the request is well-formed, the model cannot
+score it, and JSON could not carry the answer.
 
 A model the endpoint cannot serve honestly (an input type JSON cannot carry, such as bfloat16, a
 sequence or a map; an output type it cannot return; a single example larger than the request cap) is
@@ -39,6 +42,7 @@ __all__ = [
     "InputError",
     "RequestError",
     "RequestTooLarge",
+    "UnscorableRequest",
     "UnsupportedModelError",
     "ModelNotFoundError",
     "Limits",
@@ -88,6 +92,12 @@ class RequestTooLarge(RequestError):
     """A request over a size limit (HTTP 413): batch, elements, an axis, a string, or the body."""
 
     status = 413
+
+
+class UnscorableRequest(RequestError):
+    """A well-formed request the model cannot score: its output for it holds NaN or infinity (HTTP 422)."""
+
+    status = 422
 
 
 class UnsupportedModelError(ValueError):
@@ -521,6 +531,9 @@ class OnnxScorer:
         if raw.ndim != len(shape) or (raw.dtype.kind == "O" and any(type(x) is list for row in rows for x in row)):
             raise RequestError(f"{where}: expected rank {len(shape)}, got values nested deeper than that.")
         kind = raw.dtype.kind
+        if kind in "iuf" and _holds_booleans(rows):  # numpy reads true/false among numbers as 1/0
+            raise RequestError(f"{where}: expected numbers ({target.name}), got true/false values among them; "
+                               "send numbers only (JSON true and false are not 1 and 0).")
         if target.kind == "f":
             if kind not in "iuf":
                 raise RequestError(f"{where}: expected numbers ({target.name}), got {_kind_name(raw)}.")
@@ -572,11 +585,31 @@ class OnnxScorer:
         return outputs, (time.perf_counter() - start) * 1e3
 
     def score(self, inputs: Any) -> dict[str, Any]:
-        """Check, run and answer: predictions, probabilities and labels (classifiers) and the inference time."""
+        """Check, run and answer: predictions, probabilities and labels (classifiers) and the inference time.
+        Raises :class:`UnscorableRequest` when the model's output for these inputs holds NaN or infinity."""
         outputs, ms = self.run(self.parse(inputs))
+        self.check_outputs(outputs)
         answer = self.interpret(outputs)
         answer["inference_ms"] = round(ms, 4)
         return answer
+
+    def check_outputs(self, outputs: list[Any]) -> None:
+        """Raise :class:`UnscorableRequest` (422) when a float output, or a ZipMap probability, is NaN or infinite."""
+        for name, value in zip(self.outputs, outputs):
+            if self._output_kinds[name] == "map":
+                bad = sum(not math.isfinite(v) for row in value for v in row.values())
+                total = sum(len(row) for row in value)
+            else:
+                arr = np.asarray(value)
+                if arr.dtype.kind not in "fc":
+                    continue
+                bad = int(arr.size - np.isfinite(arr).sum())
+                total = arr.size
+            if bad:
+                raise UnscorableRequest(
+                    f"The model cannot score this request: its output {name!r} holds {bad} NaN or infinite value(s) "
+                    f"of {total} (the inputs overflow inside the model), which no answer can carry. Send values in "
+                    "the range the model was trained on.")
 
     def interpret(self, outputs: list[Any]) -> dict[str, Any]:
         """Turn raw outputs into an answer. A classifier (an integer/string label output, one 2-D float output
@@ -708,6 +741,13 @@ def _depth(value: Any, most: int) -> int:
         depth += 1
         value = value[0] if value else None
     return depth
+
+
+def _holds_booleans(rows: list[Any]) -> bool:
+    """Whether JSON true/false sit among the innermost rows' values (one pass in C over the leaves)."""
+    from itertools import chain
+
+    return bool in set(map(type, chain.from_iterable(rows)))
 
 
 def _kind_name(arr: np.ndarray) -> str:

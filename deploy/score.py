@@ -9,15 +9,18 @@ this ``deploy/`` folder).
   own input names, shapes, element types and class labels define what a request must look like.
 - ``run(request)`` gets the raw HTTP request (``@rawhttp``), so every answer is this script's: POST only
   (405 with ``Allow: POST`` otherwise), ``Content-Type: application/json`` (415), the body size checked
-  before it is read (413), UTF-8 and JSON checked (400 naming the problem, where the server's own parser
+  before it is parsed (413; a body over the limit is read and dropped, up to :data:`DRAIN_BYTES`, so the client
+  gets the 413 instead of a reset connection), UTF-8 and JSON checked (400 naming the problem, where the server's own parser
   would answer 500), then the request checked against the model (400, or 413 over a limit) before
   anything is converted. A good request gets ``{"predictions", "probabilities", "labels",
-  "inference_ms"}``; a failure inside the model gets 500 with a request id and no internals (the
+  "inference_ms"}``; a request the model cannot score (its output holds NaN or infinity) gets 422; a failure
+  inside the model gets 500 with a request id and no internals (the
   traceback goes to the log). Every error body is ``{"message": ...}``, like the server's own.
 - The OpenAPI document at ``/swagger.json``: the server builds it after ``init()`` from the schema
   registered for ``run`` with inference-schema's decorators. ``@rawhttp`` and ``@input_schema`` cannot be
   stacked on ``run`` (the server refuses the pair when it imports the script), so ``init()`` registers the
-  model's exact schema (array lengths, value ranges, limits) without wrapping ``run``.
+  model's exact schema (array lengths, value ranges, limits) without wrapping ``run``, and adds this script's
+  error statuses (400, 401, 405, 413, 415, 422, 500) to the document's answers for ``POST /score``.
 - Keys. The document declares an ``Authorization: Bearer <key>`` header. On Azure the managed endpoint
   checks it (``auth_mode="key"``) before a request reaches this script. The local server checks no key
   by itself, so this script checks one when ``ENDPOINT_KEY`` is set (401 otherwise); LocalEndpoint sets
@@ -56,6 +59,25 @@ scorer: onnx_scoring.OnnxScorer | None = None
 JSON_TYPES = ("application/json",)
 #: Longest message this script writes to a log line.
 LOG_CHARS = 300
+#: A body over the limit is read and dropped up to this many bytes (then answered 413), so the client reads the
+#: answer instead of a reset connection; a larger one is answered unread, and its connection may be reset.
+DRAIN_BYTES = 32 * 2**20
+#: ... and for at most this many seconds.
+DRAIN_SECONDS = 10.0
+#: The statuses this script answers on ``POST /score`` besides 200, as the OpenAPI document lists them.
+ERROR_ANSWERS = {
+    "400": "The request does not match the model's inputs, or the body is not UTF-8 JSON; the message says what "
+           "was expected.",
+    "401": "Missing or wrong key (Authorization: Bearer <key>).",
+    "405": "Another method than POST.",
+    "413": "Over a size limit: the body (MAX_BODY_BYTES), the batch (MAX_BATCH), the elements (MAX_ELEMENTS), an "
+           "axis (MAX_DIM) or a string (MAX_STRING).",
+    "415": "Another Content-Type than application/json.",
+    "422": "A well-formed request the model cannot score: its output for these inputs holds NaN or infinity "
+           "(values near the float32 limits overflow inside the model). Send values in the range the model was "
+           "trained on.",
+    "500": "The model failed while scoring; the message carries a request id for the server log.",
+}
 
 
 class _Schema(StandardPythonParameterType):
@@ -76,6 +98,7 @@ def init() -> None:
     scorer = onnx_scoring.OnnxScorer(path, threads=int(os.environ.get("ORT_THREADS", "1")),
                                      limits=onnx_scoring.Limits.from_env())
     _publish_schema(scorer)
+    _document_error_answers()
     logger.info("Loaded %s: %s", path, scorer.describe())
 
 
@@ -102,6 +125,55 @@ def _publish_schema(model: onnx_scoring.OnnxScorer) -> None:
         output_schema(answer)(run)
 
 
+def _document_error_answers() -> None:
+    """Add :data:`ERROR_ANSWERS` to the OpenAPI documents the server builds after ``init()`` (Swagger 2, OpenAPI 3
+    and 3.1, from its own templates, which list only 200 and a catch-all ``default``). The server offers no hook
+    for this, so its document builders are wrapped once per process; without them (another server version) the
+    document keeps its ``default`` answer, which covers these statuses too."""
+    try:
+        from azureml_inference_server_http.server import swagger as server_swagger
+    except ImportError:
+        return
+    for name, content in (("Swagger2Builder", False), ("Swagger3Builder", True)):
+        builder = getattr(server_swagger, name, None)
+        original = getattr(builder, "_update_definitions", None)
+        if original is None or getattr(original, "documents_errors", False):
+            continue
+
+        def update(self, spec, input_schema, output_schema, _original=original, _content=content):
+            _original(self, spec, input_schema, output_schema)
+            for path, item in spec.get("paths", {}).items():
+                if path.endswith("/score") and "post" in item:
+                    _add_error_answers(item["post"].setdefault("responses", {}), _content)
+
+        update.documents_errors = True
+        builder._update_definitions = update
+
+
+def _add_error_answers(responses: dict, openapi3: bool) -> None:
+    ref = "#/components/schemas/ErrorResponse" if openapi3 else "#/definitions/ErrorResponse"
+    for status, text in ERROR_ANSWERS.items():
+        answer = {"description": text}
+        if openapi3:
+            answer["content"] = {"application/json": {"schema": {"$ref": ref}}}
+        else:
+            answer["schema"] = {"$ref": ref}
+        responses.setdefault(status, answer)
+
+
+def _drain(stream, most: int) -> bool:
+    """Read and drop up to ``most`` bytes of the body within :data:`DRAIN_SECONDS`; True when it ended."""
+    import time
+
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while most > 0 and time.monotonic() < deadline:
+        chunk = stream.read(min(most, 1 << 16))
+        if not chunk:
+            return True
+        most -= len(chunk)
+    return False
+
+
 def _error(status: int, message: str, headers: dict | None = None, **extra) -> AMLResponse:
     if status < 500:
         logger.info("%d for request %s: %s", status, _request_id(), message[:LOG_CHARS])
@@ -124,9 +196,12 @@ def run(request):
         return _error(415, f"Expects Content-Type application/json, got {request.mimetype[:40]!r}.")
     limit = scorer.limits.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
+        if request.content_length <= DRAIN_BYTES:
+            _drain(request.stream, request.content_length)
         return _error(413, f"The body is {request.content_length:,} bytes, over the limit of {limit:,} (MAX_BODY_BYTES).")
     body = request.stream.read(limit + 1)
     if len(body) > limit:
+        _drain(request.stream, DRAIN_BYTES)
         return _error(413, f"The body is over the limit of {limit:,} bytes (MAX_BODY_BYTES).")
     try:
         text = body.decode("utf-8")
@@ -158,10 +233,9 @@ def run(request):
                            f"{request_id}).")
     try:
         payload = json.dumps(answer, allow_nan=False)
-    except ValueError:  # the model's own output: finite inputs can overflow inside it
-        logger.error("Request %s: the model's output holds NaN or infinity", _request_id())
-        return _error(500, "The model's output for this request holds NaN or infinity, which JSON cannot carry "
-                           f"(request id {_request_id()}).")
+    except ValueError:  # check_outputs() lets no NaN through; a derived value (a probability) might overflow
+        return _error(422, "The model cannot score this request: the answer holds NaN or infinity, which JSON "
+                           "cannot carry. Send values in the range the model was trained on.")
     return AMLResponse(payload, 200, {"Content-Type": "application/json"})
 
 

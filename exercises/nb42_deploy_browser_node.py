@@ -101,10 +101,15 @@ def _check_external_data(answer: Any, *, reference: Any, X: np.ndarray) -> str |
     if not external:
         return ("every weight is inside the file: save with save_as_external_data=True "
                 "(or export with torch.onnx.export(..., dynamo=True, external_data=True)).")
-    for tensor in external:
-        location = next(e.value for e in tensor.external_data if e.key == "location")
-        if not (path.parent / location).is_file():
-            return f"the weights file {location!r} is not beside the model: ship the two files together."
+    from helpers.inspect import ExternalDataOutsideError, external_data_files
+
+    try:
+        files = external_data_files(model, path.parent)
+    except ExternalDataOutsideError:
+        return "the weights file must sit inside the model's folder: save with a plain file name as location."
+    for file in files:
+        if not file.is_file():
+            return f"the weights file {file.name!r} is not beside the model: ship the two files together."
     ours = onnx_session(path).run(None, {onnx_session(path).get_inputs()[0].name: X})[0]
     ref = onnx_session(reference).run(None, {onnx_session(reference).get_inputs()[0].name: X})[0]
     if ours.shape != ref.shape or not np.allclose(ours, ref, rtol=1e-4, atol=1e-5):

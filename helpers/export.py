@@ -256,23 +256,15 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
 
 def model_files(path: PathLike) -> list[Path]:
     """The ONNX file followed by the external-data files it references (each once), which must ship with it."""
-    import onnx
-    from onnx.external_data_helper import uses_external_data
+    from helpers.inspect import external_data_files
 
     target = Path(path)
     if not target.is_file():
         raise FileNotFoundError(f"No ONNX file at {target}; export the model first.")
-    proto = onnx.load(str(target), load_external_data=False)
-    tensors = list(proto.graph.initializer)
-    tensors += [a.t for n in proto.graph.node for a in n.attribute if a.HasField("t")]
-    locations: dict[str, None] = {}
-    for t in tensors:
-        if uses_external_data(t):
-            locations.update({e.value: None for e in t.external_data if e.key == "location"})
     files = [target]
-    for location in locations:
-        data = target.parent / location
+    for data in external_data_files(target):  # refuses a location outside the model's folder
         if not data.is_file():
+            location = data.relative_to(target.parent)
             raise FileNotFoundError(
                 f"{target.name} keeps its weights in {location}, which is not in {target.parent}; "
                 "copy the .data file next to the .onnx file (they ship together)."

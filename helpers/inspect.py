@@ -18,7 +18,7 @@ from helpers.report import Table
 
 __all__ = [
     "TensorInfo", "ModelSummary", "summarize_model", "load_model", "validate_model", "ensure_valid_model",
-    "NotAnOnnxModelError",
+    "external_data_files", "NotAnOnnxModelError", "ExternalDataOutsideError",
 ]
 
 
@@ -27,6 +27,11 @@ class NotAnOnnxModelError(ValueError):
 
     The message reads "<file> is not a valid ONNX model: <what>, at <where>. <fix>".
     """
+
+
+class ExternalDataOutsideError(NotAnOnnxModelError):
+    """A tensor's external data location leaves the model's folder: an absolute path, a ``..`` part, or a
+    symbolic link that resolves elsewhere. Refused before the file is touched, as ONNX Runtime refuses it."""
 
 
 @dataclass
@@ -270,9 +275,9 @@ def validate_model(proto: Any, where: str = "the model", folder: Path | None = N
     def check_external(t: Any, at: str, need: int | None) -> None:
         info = {e.key: e.value for e in t.external_data}
         location = info.get("location", "")
-        if folder is None or not location or Path(location).is_absolute() or ".." in Path(location).parts:
-            return  # in memory, or a location onnx and ONNX Runtime refuse themselves
-        file = folder / location
+        if folder is None:
+            return  # in memory: no folder to read from
+        file = external_data_path(folder, location, t.name, where, at)  # refuses an escape before any file access
         if not file.is_file():
             raise _invalid(where, f"the external data file {location!r} of tensor {t.name!r} is missing", at,
                            f"Copy {location} next to the .onnx file (a model saved with external data is two files).")
@@ -348,16 +353,92 @@ def _tensor_info(value_info: Any) -> TensorInfo:
     return TensorInfo(value_info.name, kind or "?", [])
 
 
-def _external_bytes(proto: Any, folder: Path | None) -> int:
-    from onnx.external_data_helper import uses_external_data
+def external_data_path(folder: Path, location: str, tensor: str = "?", where: str = "the model",
+                       at: str = "its external_data") -> Path:
+    """``folder / location`` for a tensor's external data, or :class:`ExternalDataOutsideError` when the location
+    is empty, absolute, has a ``..`` part, or resolves (through symbolic links) outside ``folder``. The check
+    reads no file: only the path and the links on it, as ONNX Runtime checks before it opens anything."""
+    fix = ("ONNX Runtime refuses it too. Keep the data file inside the model's folder and name it relatively "
+           "(onnx.save(model, path, save_as_external_data=True, location='model.onnx.data')).")
+    text = location.replace("\\", "/")
+    if not location:
+        raise _invalid(where, f"tensor {tensor!r} stores its data externally but names no location", at, fix)
+    if Path(text).is_absolute() or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        raise ExternalDataOutsideError(f"{where} is not a valid ONNX model: tensor {tensor!r} names the absolute "
+                                       f"external data location {location[:200]!r}, at {at}. {fix}")
+    if ".." in Path(text).parts:
+        raise ExternalDataOutsideError(f"{where} is not a valid ONNX model: tensor {tensor!r} names the external "
+                                       f"data location {location[:200]!r}, which leaves the model's folder, at {at}. "
+                                       f"{fix}")
+    root = Path(os.path.realpath(folder))
+    target = Path(os.path.realpath(folder / text))
+    if target != root and root not in target.parents:
+        raise ExternalDataOutsideError(f"{where} is not a valid ONNX model: tensor {tensor!r} names the external "
+                                       f"data location {location[:200]!r}, a symbolic link that leads outside the "
+                                       f"model's folder, at {at}. {fix}")
+    return folder / text
 
-    files = set()
-    for t in proto.graph.initializer:
-        if uses_external_data(t):
-            files.update(e.value for e in t.external_data if e.key == "location")
+
+def _tensors(msg: Any, at: str = "") -> Any:
+    """Every TensorProto inside ``msg`` (initializers, node attributes, subgraphs, functions), with its place."""
+    from google.protobuf.descriptor import FieldDescriptor
+
+    if msg.DESCRIPTOR.full_name == "onnx.TensorProto":
+        yield msg, at
+        return
+    if msg.DESCRIPTOR.full_name in ("onnx.TypeProto", "onnx.ValueInfoProto"):
+        return  # no tensors inside
+    for fd in msg.DESCRIPTOR.fields:
+        if fd.type != FieldDescriptor.TYPE_MESSAGE:
+            continue
+        here = f"{at}.{fd.name}" if at else fd.name
+        if _repeated(fd):
+            for i, item in enumerate(getattr(msg, fd.name)):
+                yield from _tensors(item, f"{here}[{i}]")
+        elif msg.HasField(fd.name):
+            yield from _tensors(getattr(msg, fd.name), here)
+
+
+def external_data_files(model: Any, folder: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The external-data files a model references, each once, in order: the workbook's one walker of external
+    data (``summarize_model``, ``export.model_files``, ``quantization.file_size_mb`` and ``validate_model`` use it).
+
+    model: an ``.onnx`` path (its folder is the model's folder) or a ``ModelProto`` with ``folder``.
+    Every location is checked to stay inside the model's folder before any file is touched
+    (:class:`ExternalDataOutsideError`); files that do not exist are listed too (the caller decides).
+
+    >>> import onnx
+    >>> model = onnx.helper.make_model(onnx.helper.make_graph([], "g", [], []))
+    >>> t = model.graph.initializer.add(name="w", data_type=1, dims=[1], data_location=onnx.TensorProto.EXTERNAL)
+    >>> _ = t.external_data.add(key="location", value="../secret.bin")
+    >>> external_data_files(model, "models")
+    Traceback (most recent call last):
+    ...
+    helpers.inspect.ExternalDataOutsideError: the model is not a valid ONNX model: tensor 'w' names the external data location '../secret.bin', which leaves the model's folder, ...
+    """
+    import onnx
+
+    if hasattr(model, "graph"):
+        proto, where = model, "the model"
+        if folder is None:
+            raise ValueError("Pass folder=... (the model's folder) with a ModelProto.")
+    else:
+        path = Path(model)
+        proto = onnx.load(str(path), load_external_data=False)
+        where, folder = str(path), folder if folder is not None else path.parent
+    folder = Path(folder)
+    files: dict[Path, None] = {}
+    for t, at in _tensors(proto):
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            location = next((e.value for e in t.external_data if e.key == "location"), "")
+            files[external_data_path(folder, location, t.name, where, at)] = None
+    return list(files)
+
+
+def _external_bytes(proto: Any, folder: Path | None) -> int:
     if folder is None:
         return 0
-    return sum((folder / f).stat().st_size for f in files if (folder / f).exists())
+    return sum(f.stat().st_size for f in external_data_files(proto, folder) if f.is_file())
 
 
 def summarize_model(model: str | os.PathLike[str] | bytes | Any) -> ModelSummary:

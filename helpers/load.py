@@ -173,10 +173,13 @@ def python_load(url: str, body: dict[str, Any], clients: int, seconds: float,
 #: How the server's gunicorn runs. "sync" is the stock setting Azure's images use: one request per
 #: connection (the server answers ``Connection: close``). "gthread" is gunicorn's threaded worker with
 #: HTTP keep-alive, set through gunicorn's own ``GUNICORN_CMD_ARGS``; the inference server's scoring timeout
-#: (SIGALRM) only works in a worker's main thread, so it does not apply there.
+#: (SIGALRM) only works in a worker's main thread, so it does not apply there. "tornado" is what
+#: ``helpers.serve.LocalEndpoint`` runs by default: an event loop per worker that buffers bodies, so slow
+#: clients cannot starve it (``helpers.slow_clients``).
 SERVER_MODES = {
-    "sync": {},
+    "sync": {"GUNICORN_CMD_ARGS": "--worker-class sync"},
     "gthread": {"GUNICORN_CMD_ARGS": "--worker-class gthread --threads 2 --keep-alive 5"},
+    "tornado": {"GUNICORN_CMD_ARGS": "--worker-class tornado"},
 }
 
 
@@ -196,7 +199,7 @@ def _verdicts(runs: list[dict[str, Any]], floor: dict[str, float]) -> dict[str, 
 
 
 def run_load(workers: int = 2, clients: tuple[int, ...] = (1, 8), seconds: float = 5.0,
-             generator: str = "auto", servers: tuple[str, ...] = ("sync", "gthread"),
+             generator: str = "auto", servers: tuple[str, ...] = ("sync", "gthread", "tornado"),
              write: bool = True) -> dict[str, Any]:
     """Serve the digits CNN locally and measure it; returns the report (and writes it to build/reports).
 
@@ -270,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,8", help="comma-separated client counts")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds per client count")
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
-    parser.add_argument("--servers", default="sync,gthread", help="gunicorn modes to measure: sync (stock), gthread")
+    parser.add_argument("--servers", default="sync,gthread,tornado",
+                        help="gunicorn modes to measure: sync (stock), gthread, tornado (LocalEndpoint's default)")
     args = parser.parse_args(argv)
     report = run_load(args.workers, tuple(int(c) for c in args.clients.split(",")), args.seconds, args.generator,
                       tuple(args.servers.split(",")))

@@ -19,9 +19,14 @@ __all__ = ["file_size_mb"]
 
 
 def file_size_mb(path: str | os.PathLike[str]) -> float:
-    """Size of an ONNX file in MB (10^6 bytes), including a ``<file>.data`` external-data file beside it."""
+    """Size of a file in MB (10^6 bytes); for an ``.onnx`` file, with the external-data files it references
+    (``helpers.inspect.external_data_files``: a location outside the model's folder is refused, not measured)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"No file at {path}.")
-    extra = path.with_name(path.name + ".data")
-    return (path.stat().st_size + (extra.stat().st_size if extra.exists() else 0)) / 1e6
+    extra = 0
+    if path.suffix == ".onnx":
+        from helpers.inspect import external_data_files
+
+        extra = sum(f.stat().st_size for f in external_data_files(path) if f.is_file())
+    return (path.stat().st_size + extra) / 1e6

@@ -10,6 +10,14 @@ The ``azmlinfsrv`` command always binds 0.0.0.0; this module runs the same entry
 (``azureml_inference_server_http.amlserver.run``) with the host set to 127.0.0.1, so nothing listens
 beyond the machine.
 
+Slow clients. ``azmlinfsrv`` runs gunicorn with its stock ``sync`` workers: each reads one request at a
+time, so a client that sends its headers and a little of its body, then nothing, holds a whole worker for the
+worker timeout (300 s); two such sockets starve a two-worker endpoint. The server passes gunicorn only
+``-w``, ``--timeout`` and the bind address; every other gunicorn setting comes from ``GUNICORN_CMD_ARGS``.
+:class:`LocalEndpoint` sets ``--worker-class tornado`` there (:data:`WORKER_CLASSES`): each worker reads
+requests on an event loop and hands the Flask app only a complete body, so stalled clients cost a socket,
+not a worker (measured in README, "Slow clients"; ``helpers.slow_clients`` measures it).
+
 >>> from helpers.serve import LocalEndpoint                                  # doctest: +SKIP
 >>> with LocalEndpoint("deploy/score.py", "build/models/endpoint") as ep:   # doctest: +SKIP
 ...     ep.post({"inputs": {"image": [[[[0.0] * 8] * 8]]}}).status
@@ -36,10 +44,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LocalEndpoint", "EndpointError", "Reply", "free_port", "package_model", "LOOPBACK"]
+__all__ = ["LocalEndpoint", "EndpointError", "Reply", "free_port", "package_model", "LOOPBACK", "WORKER_CLASSES",
+           "DEFAULT_WORKER_CLASS"]
 
 #: The only address the local endpoint listens on.
 LOOPBACK = "127.0.0.1"
+
+#: gunicorn worker classes, as ``GUNICORN_CMD_ARGS`` sets them (azmlinfsrv passes gunicorn no worker class).
+#: "sync": the stock setting, one request per worker at a time, a stalled body holds the worker. "gthread":
+#: threads per worker; a stalled body holds a thread, and a worker with all threads stalled queues the rest,
+#: and the server's scoring timeout (SIGALRM) cannot apply in a thread. "tornado": an event loop per worker
+#: that buffers each request's body before the app runs (in the main thread, so the scoring timeout applies);
+#: bodies up to tornado's default cap of 100 MB are read, larger ones are cut.
+WORKER_CLASSES = {
+    "sync": "--worker-class sync",
+    "gthread": "--worker-class gthread --threads 8",
+    "tornado": "--worker-class tornado",
+}
+#: What :class:`LocalEndpoint` runs unless told otherwise: slow clients cannot starve it.
+DEFAULT_WORKER_CLASS = "tornado"
+#: Seconds gunicorn's master gives its workers to finish after SIGTERM before it kills them itself (its default is
+#: 30). A tornado worker stops within about two of its one-second heartbeats, but one that gets SIGTERM while it
+#: boots misses it (gunicorn's tornado worker sets itself alive when its loop starts); the master then kills and
+#: reaps it after this grace, inside :meth:`LocalEndpoint.stop`'s wait, so no worker outlives its master.
+GRACEFUL_TIMEOUT = 5
+#: Seconds :meth:`LocalEndpoint.stop` waits for the master after SIGTERM before it kills the process group.
+STOP_WAIT = GRACEFUL_TIMEOUT + 5.0
 
 # Runs azmlinfsrv's own entry point with the bind host changed from 0.0.0.0 to loopback.
 _LAUNCH = (
@@ -50,6 +80,24 @@ _LAUNCH = (
 
 class EndpointError(RuntimeError):
     """The local endpoint could not start or answer; the message carries the server log's tail."""
+
+
+class Headers(dict):
+    """Response headers, looked up without regard to case as HTTP defines them (tornado's workers send
+    ``Www-Authenticate`` where gunicorn's sync workers send ``WWW-Authenticate``)."""
+
+    def __init__(self, items: Any = ()):
+        super().__init__(items)
+        self._lower = {str(k).lower(): v for k, v in self.items()}
+
+    def __getitem__(self, key: str) -> str:
+        return self._lower[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._lower
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._lower.get(key.lower(), default)
 
 
 @dataclass
@@ -122,6 +170,8 @@ class LocalEndpoint:
     model_dir: the folder the server exposes as ``AZUREML_MODEL_DIR``.
     port: the port (default: a free one).
     workers: gunicorn worker processes, each with its own ``init()`` and ONNX Runtime session.
+    worker_class: a key of :data:`WORKER_CLASSES` (default ``"tornado"``: stalled clients cannot starve it;
+        ``"sync"`` is the server's stock setting), set through ``GUNICORN_CMD_ARGS`` unless ``env`` sets that.
     env: extra environment variables for the server (e.g. ``{"MAX_BATCH": "32"}``).
     start_timeout: seconds to wait for the health probe before giving up with the log's tail.
     log_level: the server's log level; ``"WARNING"`` drops the two log lines per request (load tests).
@@ -143,6 +193,7 @@ class LocalEndpoint:
         start_timeout: float = 60.0,
         log_level: str = "INFO",
         key: str | None = None,
+        worker_class: str = DEFAULT_WORKER_CLASS,
     ):
         self.script = Path(script).resolve()
         self.model_dir = Path(model_dir).resolve()
@@ -150,8 +201,11 @@ class LocalEndpoint:
             raise FileNotFoundError(f"No scoring script at {self.script}: pass the path of score.py.")
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}.")
+        if worker_class not in WORKER_CLASSES:
+            raise ValueError(f"worker_class must be one of {sorted(WORKER_CLASSES)}, got {worker_class!r}.")
         self.port = port or free_port()
         self.workers = workers
+        self.worker_class = worker_class
         self.env = dict(env or {})
         self.start_timeout = start_timeout
         self.log_level = log_level
@@ -184,9 +238,16 @@ class LocalEndpoint:
         return {"Authorization": f"Bearer {self.key}"} if self.key else {}
 
     @property
+    def gunicorn_args(self) -> str:
+        """The ``GUNICORN_CMD_ARGS`` the server gets: ``env``'s own, else the worker class's with a short
+        graceful timeout (:data:`GRACEFUL_TIMEOUT`)."""
+        return self.env.get("GUNICORN_CMD_ARGS",
+                            f"{WORKER_CLASSES[self.worker_class]} --graceful-timeout {GRACEFUL_TIMEOUT}")
+
+    @property
     def command(self) -> str:
         """The ``azmlinfsrv`` command this endpoint runs (the helper runs its entry point bound to 127.0.0.1)."""
-        return shlex.join(["azmlinfsrv", "--entry_script", str(self.script), "--model_dir", str(self.model_dir),
+        return f"GUNICORN_CMD_ARGS={shlex.quote(self.gunicorn_args)} " + shlex.join(["azmlinfsrv", "--entry_script", str(self.script), "--model_dir", str(self.model_dir),
                            "--port", str(self.port), "--worker_count", str(self.workers)])
 
     # -- life cycle ---------------------------------------------------------------------------------
@@ -203,7 +264,7 @@ class LocalEndpoint:
         self.log_path = build_dir("logs") / f"azmlinfsrv-{self.port}.log"
         self._log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
         env = {**os.environ, "AZUREML_LOG_LEVEL": self.log_level, "PYTHONUNBUFFERED": "1", "ENDPOINT_KEY": self.key,
-               **self.env}
+               "GUNICORN_CMD_ARGS": self.gunicorn_args, **self.env}
         env.pop("AZUREML_MODEL_DIR", None)  # --model_dir sets it
         if self.log_level.upper() != "INFO":
             self._app_root = self._logging_root(self.log_level.upper())
@@ -251,11 +312,12 @@ class LocalEndpoint:
         return root
 
     def stop(self) -> None:
-        """Stop the server and all its workers (the process group): SIGTERM, then SIGKILL after 5 s."""
+        """Stop the server and all its workers (the process group): SIGTERM, then SIGKILL after
+        :data:`STOP_WAIT` seconds."""
         proc, self.process = self.process, None
         atexit.unregister(self.stop)
         if proc is not None:
-            for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            for sig, wait in ((signal.SIGTERM, STOP_WAIT), (signal.SIGKILL, 5.0)):
                 try:
                     os.killpg(proc.pid, sig)
                 except (ProcessLookupError, PermissionError):
@@ -289,7 +351,8 @@ class LocalEndpoint:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"LocalEndpoint({self.script.name}, {self.model_dir}, {self.url}, workers={self.workers}, {state})"
+        return (f"LocalEndpoint({self.script.name}, {self.model_dir}, {self.url}, workers={self.workers}, "
+                f"{self.worker_class}, {state})")
 
     # -- inspection ---------------------------------------------------------------------------------
     def log_tail(self, lines: int = 30) -> str:
@@ -356,7 +419,7 @@ class LocalEndpoint:
             parsed: Any = json.loads(raw)
         except ValueError:
             parsed = raw.decode(errors="replace")
-        return Reply(status, parsed, hdrs, elapsed)
+        return Reply(status, parsed, Headers(hdrs), elapsed)
 
     def post(self, payload: Any, raw: bytes | None = None, content_type: str = "application/json") -> Reply:
         """POST ``payload`` as JSON to ``/score`` (or ``raw`` bytes as they are, to send broken bodies)."""

@@ -39,7 +39,11 @@ system_packages() {  # install what is missing as root; otherwise say the exact 
     warn "no apt-get here: install the equivalents of these Debian packages yourself: $missing"
   elif [ "$(id -u)" = 0 ]; then
     say "installing system packages: $missing"
-    apt-get update -qq >/dev/null || warn "apt-get update failed; trying the installed package lists"
+    if [ -n "${WORKBOOK_WHEELHOUSE:-}" ]; then  # offline: there is no mirror to refresh the lists from
+      warn "offline (WORKBOOK_WHEELHOUSE): no apt-get update; trying the package lists this machine has"
+    else
+      apt-get update -qq >/dev/null || warn "apt-get update failed; trying the installed package lists"
+    fi
     if ! apt_install $missing; then  # one unknown name (e.g. chromium on Ubuntu) must not block the rest
       local pkg failed=""
       for pkg in $missing; do apt_install "$pkg" || failed="$failed $pkg"; done
@@ -177,7 +181,8 @@ npm_packages() {  # npm_packages DIR WHAT USED_BY: npm ci in DIR when its packag
   local dir=$1 what=$2 used_by=$3 lock="$1/package-lock.json" stamp_file="$1/node_modules/.workbook-stamp" stamp
   stamp=$(sha256sum "$lock" | cut -c1-16)
   [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ] && { say "$dir packages: up to date ($dir/node_modules)"; return 0; }
-  if command -v node >/dev/null && ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  if command -v node >/dev/null && ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+     && [ -z "${WORKBOOK_WHEELHOUSE:-}" ]; then  # offline there is no mirror to fetch npm from: said below
     # Debian's nodejs comes without npm (a separate package); NodeSource's nodejs includes it and conflicts with it.
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null 2>&1 || true
   fi

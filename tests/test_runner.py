@@ -150,3 +150,31 @@ def test_a_missing_kernel_without_a_stated_need_still_fails(tmp_path, tmp_build)
     nb = _notebook(tmp_path / "94_ghost.ipynb", "pass", kernel={"name": "no-such-kernel", "display_name": "x"})
     assert unmet_needs(nb) is None
     assert [r.status for r in run_workbook([nb], html=False, progress=False)] == ["failed"]
+
+
+_TRANSPORT = ("import json\nfrom ipykernel import get_connection_info\ninfo = json.loads(get_connection_info())\n"
+              "print('TRANSPORT', info['transport'], info['ip'])")
+
+
+def _transport(executed):
+    text = "".join(o.get("text", "") for c in nbformat.read(executed, 4).cells for o in c.get("outputs", []))
+    return text.split("TRANSPORT ", 1)[1].split()
+
+
+def test_a_notebook_kernel_talks_over_ipc_not_tcp_ports(tmp_path, tmp_build):
+    """No kernel port to race for: the kernel's sockets are files in build/kernels, removed afterwards."""
+    nb = _notebook(tmp_path / "96_transport.ipynb", _TRANSPORT)
+    run = execute_notebook(nb, tmp_path / "out")
+    assert run.ok, run.describe()
+    transport, address = _transport(tmp_path / "out" / "96_transport.ipynb")
+    assert transport == "ipc" and address.startswith(str(tmp_build / "kernels" / "kernel-")), (transport, address)
+    assert not list((tmp_build / "kernels").iterdir()), "connection and socket files are cleaned up"
+
+
+def test_the_transport_check_can_fail_papermill_alone_uses_tcp(tmp_path):
+    """The same probe through papermill's default kernel manager reports tcp: what the check above rules out."""
+    import papermill as pm
+
+    nb = _notebook(tmp_path / "95_transport.ipynb", _TRANSPORT)
+    pm.execute_notebook(str(nb), str(tmp_path / "tcp.ipynb"), kernel_name=KERNEL["name"], progress_bar=False)
+    assert _transport(tmp_path / "tcp.ipynb")[0] == "tcp"

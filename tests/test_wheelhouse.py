@@ -4,14 +4,20 @@ The wheelhouse here holds a small subset of the legacy kernel's lock file (a pac
 the pip and build tools setup installs first), downloaded by scripts/wheelhouse.sh through the legacy venv's
 pip from the index this machine's pip is configured with. The install then runs in a fresh venv with pip's
 configuration files ignored and its index pointed at a closed port (http://127.0.0.1:9/), through
-scripts/setup.sh's own `use_wheelhouse` function: nothing can come from a registry.
+scripts/setup.sh's own `use_wheelhouse` function: nothing can come from a registry. Where the machine allows it
+(root, or unprivileged user namespaces), the install also runs in a network namespace that holds only loopback
+(`unshare -rn`, then `ip link set lo up`): nothing at all can be reached, not even a mirror pip might have been
+told about. Where it does not, the test says so and runs against the closed index alone.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -53,9 +59,32 @@ def _offline_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _bash(script: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+#: Runs a command in a new network namespace that holds only loopback (brought up: pip's closed index and any
+#: local socket still work): `unshare -rn` maps the caller to root inside, so it needs no privileges where user
+#: namespaces are allowed.
+NO_NETWORK = ["unshare", "-rn", "sh", "-c", 'ip link set lo up && exec "$@"', "no-network"]
+
+
+@functools.cache
+def no_network_unavailable() -> str:
+    """Why commands cannot run without a network here ('' when they can)."""
+    if not (shutil.which("unshare") and shutil.which("ip")):
+        return "unshare or ip (util-linux, iproute2) is not installed"
+    try:
+        out = subprocess.run([*NO_NETWORK, "ip", "-o", "link"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as err:
+        return f"unshare -rn failed: {err}"
+    if out.returncode != 0:
+        return f"unshare -rn is not allowed here (not root, no user namespaces): {out.stderr.strip()[:200]}"
+    return ""
+
+
+def _bash(script: str, env: dict[str, str], timeout: float = 120,
+          no_network: bool = False) -> subprocess.CompletedProcess[str]:
     body = f"set -euo pipefail\n{_setup_functions()}\n{script}\n"
-    return subprocess.run(["bash", "-c", body], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+    prefix = NO_NETWORK if no_network else []
+    return subprocess.run([*prefix, "bash", "-c", body], capture_output=True, text=True, env=env, timeout=timeout,
+                          cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -97,12 +126,18 @@ def test_the_wheelhouse_holds_the_subset_pip_and_the_build_tools(wheelhouse):
 def test_setup_installs_from_the_wheelhouse_with_no_index_reachable(wheelhouse, fresh_venv):
     pins = " ".join(_lock_pins(SUBSET))
     pip = f"{fresh_venv}/bin/python -m pip"
+    isolated = not no_network_unavailable()
+    start = time.perf_counter()
     out = _bash(f"""use_wheelhouse
         {pip} install -q --upgrade "pip==$({LEGACY_PY} -m pip --version | cut -d' ' -f2)"
         {pip} install -q -r requirements/legacy-build.txt
         {pip} install -q {pins}
-        {pip} check""", _offline_env(WORKBOOK_WHEELHOUSE=str(wheelhouse)))
-    assert out.returncode == 0, f"offline install failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+        {pip} check""", _offline_env(WORKBOOK_WHEELHOUSE=str(wheelhouse)), no_network=isolated)
+    seconds = time.perf_counter() - start
+    where = "in a network namespace with only loopback" if isolated else \
+        f"against a closed index only (no network namespace: {no_network_unavailable()})"
+    print(f"offline install of {len(_lock_pins(SUBSET))} packages, pip and the build tools: {seconds:.1f} s, {where}")
+    assert out.returncode == 0, f"offline install failed ({where}):\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     assert "pip installs from" in out.stdout
     code = "import dateutil, six, tabulate; print(dateutil.__file__)"
     ran = subprocess.run([str(fresh_venv / "bin/python"), "-c", code], capture_output=True, text=True, timeout=60)
@@ -116,6 +151,22 @@ def test_without_the_wheelhouse_the_same_install_fails(fresh_venv, tmp_path):
                          capture_output=True, text=True, env=_offline_env(), timeout=120)
     assert out.returncode != 0 and not any(target.glob("tqdm*")), out.stdout
     assert "127.0.0.1" in out.stdout + out.stderr  # it tried the closed index, and only that
+
+
+def test_the_namespace_reaches_nothing_but_loopback():
+    """What the install above ran in: only `lo`, and no route out. The same probes outside it see the machine's
+    interfaces, so the check can fail."""
+    reason = no_network_unavailable()
+    if reason:
+        pytest.skip(f"no network namespace here, the install ran against a closed index only: {reason}")
+    probe = [sys.executable, "-c", "import socket\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=3)\n"
+             "except OSError as err:\n    print('unreachable', err.errno)\nelse:\n    print('connected')"]
+    inside = subprocess.run([*NO_NETWORK, "ip", "-o", "link"], capture_output=True, text=True, timeout=30).stdout
+    outside = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, timeout=30).stdout
+    assert [line.split(":")[1].strip() for line in inside.splitlines()] == ["lo"], inside
+    assert len(outside.splitlines()) > 1, "this machine has no interface but lo: the check could not fail here"
+    routed = subprocess.run([*NO_NETWORK, *probe], capture_output=True, text=True, timeout=30).stdout
+    assert routed.startswith("unreachable 101"), routed  # ENETUNREACH: no route at all, not a refused port
 
 
 def test_a_package_missing_from_the_wheelhouse_is_refused(wheelhouse, fresh_venv, tmp_path):
@@ -165,3 +216,18 @@ def test_setup_installs_the_debian_packages_the_machine_lacks_never_a_downgrade(
     assert len(apt) == 1 and apt[0].startswith("install ") and str(absent) in apt[0], apt
     assert str(newer) in apt[0], "a newer version of an installed package comes along (the new one may need it)"
     assert str(older) not in apt[0], "an installed package is never downgraded"
+
+
+@pytest.mark.parametrize("offline", [True, False], ids=["offline", "online-can-fail"])
+def test_offline_setup_never_asks_apt_to_reach_a_mirror(tmp_path, offline):
+    """Setup's system step ran `apt-get update` in offline mode too: a request to Debian's mirrors, which a room
+    without network cannot answer. Offline it is skipped; online it runs, which proves the probe sees it."""
+    calls = tmp_path / "apt-get.calls"
+    script = (f'source scripts/setup.sh\napt-get() {{ echo "$*" >> {calls}; }}\ndpkg-query() {{ return 1; }}\n'
+              "id() { echo 0; }\nsystem_packages")
+    env = _offline_env(**({"WORKBOOK_WHEELHOUSE": str(tmp_path)} if offline else {}))
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
+    recorded = calls.read_text().splitlines()
+    assert any(c.startswith("install ") for c in recorded), recorded
+    assert any(c.startswith("update") for c in recorded) is not offline, recorded

@@ -6,6 +6,11 @@ The README's "run the workbook" command and the notebook tests share this code.
     python -m workbook.runner --quick 01       # notebooks whose name starts with 01, quick mode
 
 A failing notebook does not stop the others; the command exits non-zero and names it.
+
+Kernels talk to papermill over IPC (Unix sockets whose files sit in ``build/kernels``), not TCP: a TCP kernel's
+ports are picked free and bound a moment later, and a test worker that starts a server on a free port in that
+moment takes one ("ZMQError: Address already in use", the kernel dies at start). Sockets named by file cannot
+collide with ports, and no TCP port is open for the kernel at all.
 """
 
 from __future__ import annotations
@@ -39,11 +44,38 @@ __all__ = [
     "summary_table",
     "QUICK_ENV",
     "notebook_lock",
+    "ipc_kernel_manager",
     "main",
 ]
 
 #: Set to "1" in a notebook's environment when it runs in quick mode (as under the tests).
 QUICK_ENV = "WORKBOOK_QUICK"
+
+
+#: Longest path of a Unix socket file (sun_path is 108 bytes with its terminating zero).
+_SOCKET_PATH_MAX = 107
+
+
+def ipc_kernel_manager() -> type:
+    """A jupyter_client ``AsyncKernelManager`` whose kernels use the ``ipc`` transport, with their connection and
+    socket files in ``build/kernels`` (or a short temporary folder when that path is too long for a socket);
+    papermill takes it as ``kernel_manager_class``."""
+    import tempfile
+    import uuid
+
+    from jupyter_client import AsyncKernelManager
+
+    folder = build_dir("kernels")
+    if len(str(folder)) + len("/kernel-12345678-ipc-65535") > _SOCKET_PATH_MAX:
+        folder = Path(tempfile.mkdtemp(prefix="wb-kernels-"))
+
+    class IpcKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any):
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("connection_file", str(folder / f"kernel-{uuid.uuid4().hex[:8]}.json"))
+            super().__init__(**kwargs)
+
+    return IpcKernelManager
 
 
 class KernelNotFoundError(RuntimeError):
@@ -224,6 +256,7 @@ def execute_notebook(
         pm.execute_notebook(
             str(source), str(output), parameters=params, kernel_name=kernel, cwd=str(path.parent),
             progress_bar=False, execution_timeout=cell_timeout, log_output=False,
+            kernel_manager_class=ipc_kernel_manager(),
         )
     except pm.PapermillExecutionError as err:
         run.status, run.cell_index = "failed", err.cell_index

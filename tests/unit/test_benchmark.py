@@ -169,10 +169,16 @@ def test_matmul_peak_is_positive_and_label_names_the_machine():
 
 
 def test_file_size_counts_external_data(tmp_path):
-    (tmp_path / "m.onnx").write_bytes(b"x" * 1000)
-    assert quantization.file_size_mb(tmp_path / "m.onnx") == pytest.approx(0.001)
-    (tmp_path / "m.onnx.data").write_bytes(b"x" * 2000)
-    assert quantization.file_size_mb(tmp_path / "m.onnx") == pytest.approx(0.003)
+    import onnx
+
+    from tests.unit.models import linear_model
+
+    (tmp_path / "notes.txt").write_bytes(b"x" * 1000)
+    assert quantization.file_size_mb(tmp_path / "notes.txt") == pytest.approx(0.001)
+    onnx.save(linear_model(), tmp_path / "m.onnx", save_as_external_data=True, location="weights.bin", size_threshold=0)
+    (tmp_path / "m.onnx.data").write_bytes(b"x" * 2000)  # beside it, but not referenced: not counted
+    sizes = (tmp_path / "m.onnx").stat().st_size + (tmp_path / "weights.bin").stat().st_size
+    assert quantization.file_size_mb(tmp_path / "m.onnx") == pytest.approx(sizes / 1e6)
     with pytest.raises(FileNotFoundError):
         quantization.file_size_mb(tmp_path / "nope.onnx")
 

@@ -60,3 +60,109 @@ def test_a_truncated_model_file_gets_a_clear_error(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(NotAnOnnxModelError):
         summarize_model(path)
+
+
+# -- external data that leaves the model's folder --------------------------------------------------------
+def _external_model(location: str, nbytes: int = 4 * 15):
+    """linear_model with its weight stored externally at ``location`` (nothing is written there)."""
+    model = linear_model()
+    t = model.graph.initializer[0]
+    t.ClearField("raw_data")
+    t.ClearField("float_data")
+    t.data_location = onnx.TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", str(nbytes))):
+        t.external_data.add(key=key, value=value)
+    return model
+
+
+@pytest.fixture
+def escaping_models(tmp_path):
+    """model folder m/ beside a 'secret' file; three models that name it: by '..', absolutely, via a symlink."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(b"\x00" * 123_456)
+    (folder / "link.bin").symlink_to(secret)
+    paths = {}
+    for name, location in (("dotdot", "../secret.bin"), ("absolute", str(secret)), ("symlink", "link.bin")):
+        paths[name] = folder / f"{name}.onnx"
+        onnx.save(_external_model(location, 60), paths[name])
+    return paths, secret
+
+
+ESCAPES = {"dotdot": "which leaves the model's folder", "absolute": "names the absolute external data location",
+           "symlink": "a symbolic link that leads outside the model's folder"}
+
+
+@pytest.mark.parametrize("kind", sorted(ESCAPES))
+def test_every_entry_point_refuses_external_data_outside_the_models_folder(escaping_models, kind):
+    from helpers import export, quantization
+    from helpers.inspect import ExternalDataOutsideError, external_data_files, load_model
+
+    paths, _ = escaping_models
+    path = paths[kind]
+    for entry in (summarize_model, load_model, external_data_files, export.model_files, quantization.file_size_mb):
+        with pytest.raises(ExternalDataOutsideError, match=ESCAPES[kind]) as info:
+            entry(path)
+        assert "ONNX Runtime refuses it too" in str(info.value) and "graph.initializer[0]" in str(info.value), entry
+    assert isinstance(info.value, NotAnOnnxModelError)
+
+
+@pytest.mark.parametrize("kind", ["dotdot", "absolute"])
+def test_the_refusal_is_no_oracle_the_file_is_never_touched(escaping_models, kind, monkeypatch):
+    """The same error whether the outside file exists or not, and no stat of it on the way."""
+    import os
+
+    paths, secret = escaping_models
+    stat = os.stat
+    touched = []
+
+    def spy(p, *args, **kwargs):
+        if "secret" in str(p):
+            touched.append(str(p))
+        return stat(p, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", spy)
+    with pytest.raises(NotAnOnnxModelError) as present:
+        summarize_model(paths[kind])
+    monkeypatch.undo()
+    secret.unlink()
+    with pytest.raises(NotAnOnnxModelError) as absent:
+        summarize_model(paths[kind])
+    assert str(present.value) == str(absent.value) and touched == []
+
+
+def test_external_data_inside_the_folder_is_still_read_and_sized(tmp_path):
+    """The check refuses only escapes: a data file in a subfolder, or a symlink that stays inside, passes."""
+    from helpers import export, quantization
+    from helpers.inspect import external_data_files, load_model
+
+    (tmp_path / "weights").mkdir()
+    path = tmp_path / "m.onnx"
+    onnx.save(linear_model(), path, save_as_external_data=True, location="weights/w.bin", size_threshold=0)
+    (tmp_path / "alias.bin").symlink_to(tmp_path / "weights" / "w.bin")
+    assert external_data_files(path) == [tmp_path / "weights" / "w.bin"]
+    assert summarize_model(path).external_data_bytes == (tmp_path / "weights" / "w.bin").stat().st_size
+    assert export.model_files(path) == [path, tmp_path / "weights" / "w.bin"]
+    size = path.stat().st_size + (tmp_path / "weights" / "w.bin").stat().st_size
+    assert quantization.file_size_mb(path) == pytest.approx(size / 1e6)
+    assert len(load_model(path).graph.initializer[0].raw_data) > 0
+    inside = tmp_path / "alias.onnx"
+    model = onnx.load(str(path), load_external_data=False)
+    for t in model.graph.initializer:
+        for e in t.external_data:
+            if e.key == "location":
+                e.value = "alias.bin"
+    onnx.save(model, inside)
+    assert external_data_files(inside) == [tmp_path / "alias.bin"]
+
+
+def test_the_deployed_scorer_refuses_an_escape_through_onnx_runtime(escaping_models):
+    """deploy/onnx_scoring.py ships without helpers: ONNX Runtime's own check refuses the same three models."""
+    from tests.unit import endpoint_models as em
+
+    scoring = em.load_scoring()
+    paths, _ = escaping_models
+    for path in paths.values():
+        with pytest.raises(scoring.UnsupportedModelError, match="External data path validation failed"):
+            scoring.OnnxScorer(path)

@@ -259,6 +259,11 @@ def test_extreme_int64_values_pass_exactly(scorer):
     (lambda r: r.update(features=[], count=[]), "the batch is empty"),  # rank 2: unreachable before the walk
     (lambda r: r.update(count=[[1]] * 3), r"same batch size, got \{'features': 2, 'count': 3\}"),
     (lambda r: r.update(features="0,1,2"), "expected a nested JSON array, got str"),
+    (lambda r: r.update(features=[[True, 1.0, 2.0]] * 2),
+     r"input 'features' \(features: float32\[batch, 3\]\): expected numbers \(float32\), got true/false values among"),
+    (lambda r: r.update(features=[[0, 1, False]] * 2), "got true/false values among them"),
+    (lambda r: r.update(count=[[True], [1]]),
+     r"input 'count' \(count: int64\[batch, 1\]\): expected numbers \(int64\), got true/false values among"),
 ])
 def test_a_bad_request_is_refused_with_a_message_naming_what_was_expected(scorer, change, match):
     request = good(2)
@@ -388,3 +393,43 @@ def test_score_py_loads_the_model_once_and_not_at_import(tmp_path, monkeypatch):
     module.init()
     assert len(loads) == 1 and module.scorer.describe()["inputs"] == ["features: float32[batch, 3]",
                                                                     "count: int64[batch, 1]"]
+
+
+@pytest.mark.parametrize("value", [3.4e38, -3.4e38])
+def test_an_output_the_model_cannot_represent_is_a_422_naming_it(tmp_path, value):
+    """Legal float32 inputs near the type's limits overflow inside the model (y = 2 * x summed): NaN or infinity
+    out, which the scorer refuses as UnscorableRequest (422), not as a model failure."""
+    scorer = scorer_for(em.regression_model(), tmp_path)
+    assert scorer.score({"x": [[1.0, 2.0]]})["outputs"] == {"y": [6.0]}
+    with pytest.raises(scoring.UnscorableRequest, match=r"output 'y' holds 1 NaN or infinite value\(s\) of 1") as info:
+        scorer.score({"x": [[value, value]]})
+    assert info.value.status == 422 and isinstance(info.value, scoring.RequestError)
+
+
+def test_a_conv_net_fed_float32_extremes_answers_422(tmp_path):
+    """The digits CNN's shape of problem, built small: a convolution and a softmax over float32 extremes."""
+    import onnx
+    from onnx import numpy_helper
+
+    weights = np.ones((2, 1, 3, 3), np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["image", "w"], ["c"], pads=[1, 1, 1, 1]),
+         helper.make_node("ReduceMean", ["c"], ["logits"], axes=[2, 3], keepdims=0),
+         helper.make_node("Softmax", ["logits"], ["probs"], axis=1)],
+        "tiny_cnn", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 1, 4, 4])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", 2])],
+        [numpy_helper.from_array(weights, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    scorer = scorer_for(model, tmp_path)
+    assert scorer.score({"image": [[[[0.5] * 4] * 4]]})["predictions"] == [0]
+    extreme = [[[[3.4e38, -3.4e38, 3.4e38, 3.4e38]] * 4]]
+    with pytest.raises(scoring.UnscorableRequest, match="output 'probs' holds 2 NaN or infinite"):
+        scorer.score({"image": extreme})
+
+
+def test_a_zipmap_probability_that_is_not_finite_is_a_422(tmp_path):
+    scorer = scorer_for(em.zipmap_model()[0], tmp_path)
+    with pytest.raises(scoring.UnscorableRequest, match="NaN or infinite"):
+        scorer.check_outputs([np.array([0]), [{0: float("nan"), 1: 0.5}]])
