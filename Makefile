@@ -45,7 +45,7 @@ clean:
 
 # Serve the digits CNN on the local inference server and measure it (LOAD_ARGS="--seconds 10 --clients 1,8").
 load: setup
-	$(PY) -m helpers.load $(LOAD_ARGS)
+	$(PY) -m workbook.load $(LOAD_ARGS)
 
 # BENCH_ARGS: e.g. --quick, --threads 1, --parts digits,keras
 benchmark: setup

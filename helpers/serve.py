@@ -16,7 +16,7 @@ worker timeout (300 s); two such sockets starve a two-worker endpoint. The serve
 ``-w``, ``--timeout`` and the bind address; every other gunicorn setting comes from ``GUNICORN_CMD_ARGS``.
 :class:`LocalEndpoint` sets ``--worker-class tornado`` there (:data:`WORKER_CLASSES`): each worker reads
 requests on an event loop and hands the Flask app only a complete body, so stalled clients cost a socket,
-not a worker (measured in README, "Slow clients"; ``helpers.slow_clients`` measures it).
+not a worker (measured in README, "Slow clients"; ``workbook.slow_clients`` measures it).
 
 >>> from helpers.serve import LocalEndpoint                                  # doctest: +SKIP
 >>> with LocalEndpoint("deploy/score.py", "build/models/endpoint") as ep:   # doctest: +SKIP

@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from helpers.serve import EndpointError, LocalEndpoint, free_port
-from helpers.slow_clients import stalled_p99
 from tests.unit import endpoint_models as em
+from workbook.slow_clients import stalled_p99
 
 SCRIPT = em.DEPLOY / "score.py"
 
@@ -355,11 +355,12 @@ def test_stop_leaves_no_process_behind(tmp_path):
 def test_the_load_generators_count_requests_errors_and_percentiles(endpoint, generator):
     import shutil
 
-    from helpers import load
+    from helpers.load import python_load
+    from workbook.load import wrk_load
 
     if generator == "wrk" and not shutil.which("wrk"):
         pytest.skip("wrk is not installed (requirements/apt.txt)")
-    drive = load.wrk_load if generator == "wrk" else load.python_load
+    drive = wrk_load if generator == "wrk" else python_load
     good = drive(endpoint.scoring_uri, request(2), clients=2, seconds=1, headers=endpoint.auth_headers)
     assert good["requests"] > 5 and good["errors"] == 0
     assert 0 < good["p50_ms"] <= good["p99_ms"] <= good["max_ms"] + 1e-6
@@ -368,7 +369,7 @@ def test_the_load_generators_count_requests_errors_and_percentiles(endpoint, gen
 
 
 def test_load_verdicts_compare_with_the_targets():
-    from helpers import load
+    from workbook import load
 
     runs = [{"clients": 1, "p50_ms": 1.5, "errors": 0, "rps": 300.0, "p99_ms": 3.0},
             {"clients": 8, "p50_ms": 6.0, "errors": 2, "rps": 1200.0, "p99_ms": 25.0}]
