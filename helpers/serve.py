@@ -33,7 +33,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,11 +43,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers.processes import LOOPBACK, free_port, start_group, stop_group
+
 __all__ = ["LocalEndpoint", "EndpointError", "Reply", "free_port", "package_model", "LOOPBACK", "WORKER_CLASSES",
            "DEFAULT_WORKER_CLASS"]
-
-#: The only address the local endpoint listens on.
-LOOPBACK = "127.0.0.1"
 
 #: gunicorn worker classes, as ``GUNICORN_CMD_ARGS`` sets them (azmlinfsrv passes gunicorn no worker class).
 #: "sync": the stock setting, one request per worker at a time, a stalled body holds the worker. "gthread":
@@ -113,13 +111,6 @@ class Reply:
     def ok(self) -> bool:
         """True for a 2xx status."""
         return 200 <= self.status < 300
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def package_model(
@@ -271,8 +262,8 @@ class LocalEndpoint:
             env["AML_APP_ROOT"] = str(self._app_root)
         cmd = [sys.executable, "-c", _LAUNCH, "--entry_script", str(self.script), "--model_dir", str(self.model_dir),
                "--port", str(self.port), "--worker_count", str(self.workers)]
-        self.process = subprocess.Popen(cmd, cwd=self.script.parent, env=env, stdout=self._log_file,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        self.process = start_group(cmd, cwd=self.script.parent, env=env, stdout=self._log_file,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         preexec_fn=_die_with_parent)
         atexit.register(self.stop)
         self._deadline = time.monotonic() + self.start_timeout
@@ -316,21 +307,7 @@ class LocalEndpoint:
         :data:`STOP_WAIT` seconds."""
         proc, self.process = self.process, None
         atexit.unregister(self.stop)
-        if proc is not None:
-            for sig, wait in ((signal.SIGTERM, STOP_WAIT), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(proc.pid, sig)
-                except (ProcessLookupError, PermissionError):
-                    break
-                try:
-                    proc.wait(timeout=wait)
-                    # The master is gone; make sure no worker outlives it.
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-                break
+        stop_group(proc, term_wait=STOP_WAIT)  # the master, then any worker left in its group
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
