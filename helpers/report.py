@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Table", "format_value", "append_jsonl", "remove_jsonl", "read_jsonl", "write_json", "glue", "glued", "replace_section"]
+__all__ = ["Table", "format_value", "append_jsonl", "remove_jsonl", "read_jsonl", "write_json", "write_report",
+           "glue", "glued", "replace_section"]
 
 
 def format_value(value: Any) -> str:
@@ -154,6 +155,22 @@ def write_json(path: str | os.PathLike[str], payload: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
     return path
+
+
+def write_report(name: str, markdown: str, data: Any, folder: str | os.PathLike[str] | None = None) -> tuple[Path, Path]:
+    """Write a report pair, ``<name>.md`` (for people) and ``<name>.json`` (for programs); returns both paths.
+
+    folder: default ``build/reports``. The workbook's one report writer: the run summary, parity, benchmark,
+    load and Spark reports all come through here.
+    """
+    if folder is None:
+        from helpers.paths import build_dir
+
+        folder = build_dir("reports")
+    md = Path(folder) / f"{name}.md"
+    md.parent.mkdir(parents=True, exist_ok=True)
+    md.write_text(markdown.rstrip("\n") + "\n", encoding="utf-8")
+    return md, write_json(Path(folder) / f"{name}.json", data)
 
 
 

@@ -26,7 +26,7 @@ from typing import Any, Union
 import numpy as np
 
 from helpers.paths import reports_dir
-from helpers.report import Table, append_jsonl, read_jsonl, remove_jsonl, write_json
+from helpers.report import Table, append_jsonl, read_jsonl, remove_jsonl, write_report
 
 __all__ = [
     "ParityError",
@@ -481,7 +481,5 @@ def write_parity_report(path: str | os.PathLike[str] | None = None) -> tuple[Pat
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     versions = package_versions(["onnx", "onnxruntime"])
     header = f"Generated {stamp} with " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."
-    md = folder / "parity.md"
-    md.write_text(f"{header}\n\n{parity_table(records).to_markdown()}\n", encoding="utf-8")
-    js = write_json(folder / "parity.json", {"generated": stamp, "versions": versions, "records": records})
-    return md, js
+    return write_report("parity", f"{header}\n\n{parity_table(records).to_markdown()}",
+                        {"generated": stamp, "versions": versions, "records": records}, folder)

@@ -107,7 +107,7 @@ def run_load(workers: int = 2, clients: tuple[int, ...] = (1, 8), seconds: float
     servers: which :data:`SERVER_MODES` to measure, one server start each.
     """
     from helpers.paths import repo_root, reports_dir
-    from helpers.report import Table, write_json
+    from helpers.report import Table, write_report
     from helpers.serve import LocalEndpoint
 
     unknown = set(servers) - set(SERVER_MODES)
@@ -160,10 +160,9 @@ def run_load(workers: int = 2, clients: tuple[int, ...] = (1, 8), seconds: float
                      for mode, vs in verdicts.items() for k, v in vs.items()], title="Targets")
     report["text"] = table.to_text() + "\n\n" + targets.to_text()
     if write:
-        folder = reports_dir()
-        write_json(folder / "load.json", {k: v for k, v in report.items() if k != "text"})
-        (folder / "load.md").write_text(table.to_markdown() + "\n\n" + targets.to_markdown() + "\n")
-        report["paths"] = [str(folder / "load.json"), str(folder / "load.md")]
+        md, js = write_report("load", table.to_markdown() + "\n\n" + targets.to_markdown(),
+                              {k: v for k, v in report.items() if k != "text"}, reports_dir())
+        report["paths"] = [str(js), str(md)]
     return report
 
 

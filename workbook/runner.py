@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.paths import build_dir, repo_root
-from helpers.report import Table, replace_section, write_json
+from helpers.report import Table, replace_section, write_json, write_report
 from helpers.verify import NOTEBOOK_ENV, clear_parity_records
 
 __all__ = [
@@ -390,11 +390,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = summary_table(runs)
     print("\n" + table.to_text())
     reports = build_dir("reports")
-    (reports / "workbook-run.md").write_text(table.to_markdown() + "\n", encoding="utf-8")
-    write_json(reports / "workbook-run.json", [
+    write_report("workbook-run", table.to_markdown(), [
         {"notebook": r.notebook, "kernel": r.kernel, "seconds": round(r.seconds, 2), "status": r.status,
          "cell_index": r.cell_index, "error": r.error, "output": r.output, "html": r.html} for r in runs
-    ])
+    ], reports)
     try:  # the machine and versions the run used, for the book (workbook.book); never fails the run
         from helpers.environment import environment_record
 

@@ -41,7 +41,7 @@ def benchmark(quick: bool = False, parameters: Mapping[str, Any] | None = None,
     """
     from helpers.benchmark import label_text, machine_label
     from helpers.paths import repo_root, reports_dir
-    from helpers.report import Table, glued, write_json
+    from helpers.report import Table, glued, write_report
     from workbook.runner import execute_notebook
 
     start_load = machine_label(threads=1)["load_average"]
@@ -57,11 +57,9 @@ def benchmark(quick: bool = False, parameters: Mapping[str, Any] | None = None,
     rates = Table(results["rates"], columns=["model", "runner", "rows", "rows_per_s", "vs 1 process", "median_s", "runs"])
     targets = Table(target_table(results["ratios"]))
     text = f"{caption}\n\n{rates.to_markdown()}\n\n{targets.to_markdown()}\n"
-    reports = reports_dir()
-    (reports / "spark_benchmark.md").write_text(text, encoding="utf-8")
     report = {"label": label, "rates": results["rates"], "ratios": results["ratios"],
               "targets": target_table(results["ratios"]), "seconds": round(run.seconds, 1)}
-    write_json(reports / "spark_benchmark.json", report)
+    write_report("spark_benchmark", text, report, reports_dir())
     print(text)
     return report
 
