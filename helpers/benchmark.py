@@ -907,6 +907,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # PyTorch's OpenMP threads sleep when idle, as ORT's do
     if args.threads < 1:
         parser.error("--threads must be at least 1")
+    if args.update_readme and args.quick:
+        parser.error("--update-readme takes a full run's numbers; drop --quick (quick numbers are a smoke test)")
     results = run_benchmark(quick=args.quick, threads=args.threads, parts=[p for p in args.parts.split(",") if p],
                             folder=args.out, sweep_threads=[int(t) for t in args.sweep_threads.split(",") if t])
     print(label_text(results["label"]))

@@ -88,3 +88,9 @@ def test_quick_ceiling_run_prints_no_share_above_100_percent(tmp_path):
     assert any(t.startswith("Ceiling: theoretical FMA peak and best achieved GEMM") for t in titles)
     md = (tmp_path / "benchmark.md").read_text()
     assert "theoretical FMA peak" in md and "GFLOP/s" in md
+
+
+def test_command_refuses_to_put_quick_numbers_in_the_readme(capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(["--quick", "--update-readme"])
+    assert "drop --quick" in capsys.readouterr().err
