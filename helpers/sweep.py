@@ -159,6 +159,7 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], folder: str | os.PathLike[str]
     shortest sequence that every batch reached, per thread count) and ``<stem>_speedup.png`` (each ONNX Runtime
     model's speed-up over PyTorch eager on the grid, per thread count)."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -187,6 +188,8 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], folder: str | os.PathLike[str]
             ax.set_yscale("log")
             ticks = seqs if axis == "seq" else batches
             ax.set_xticks(ticks, [str(v) for v in ticks])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_xlabel("sequence length (tokens)" if axis == "seq" else "batch size")
             ax.set_ylabel("ms per call (median)")
             ax.set_title(f"{t} thread{'s' if t > 1 else ''}, {fixed} {value}", fontsize=9)
@@ -195,7 +198,7 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], folder: str | os.PathLike[str]
     fig.suptitle(f"MiniLM latency (lower is better)\n{caption}", fontsize=9)
     fig.tight_layout()
     latency = folder / f"{stem}_latency.png"
-    fig.savefig(latency, dpi=80)
+    fig.savefig(latency, dpi=72)
     plt.close(fig)
 
     ort = [rt for rt in runtimes if rt.startswith("ONNX Runtime")] + [rt for rt in runtimes if rt == "torch.compile"]
@@ -216,6 +219,6 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], folder: str | os.PathLike[str]
     fig.suptitle(f"Speed-up over PyTorch eager (green: faster, red: slower)\n{caption}", fontsize=9)
     fig.tight_layout()
     speed = folder / f"{stem}_speedup.png"
-    fig.savefig(speed, dpi=80)
+    fig.savefig(speed, dpi=72)
     plt.close(fig)
     return {"latency_png": latency, "speedup_png": speed}
