@@ -94,3 +94,16 @@ def test_command_refuses_to_put_quick_numbers_in_the_readme(capsys):
     with pytest.raises(SystemExit):
         benchmark.main(["--quick", "--update-readme"])
     assert "drop --quick" in capsys.readouterr().err
+
+
+def test_quick_sweep_times_every_runtime_at_every_point_and_plots(tmp_path):
+    from helpers import minilm, sweep
+
+    out = sweep.sweep_minilm({"fp32": minilm.export_minilm_onnx()}, threads=(1,), batches=(1, 2), seq_lens=(16,),
+                             torch_compile=False, repeats=1, progress=False)
+    assert {(r["runtime"], r["batch"]) for r in out["rows"]} == {
+        (rt, b) for rt in ("PyTorch eager", "ONNX Runtime fp32") for b in (1, 2)}
+    assert all(r["median_ms"] > 0 and r["seq"] == 16 for r in out["rows"])
+    assert "torch.compile not requested" in out["notes"]
+    plots = sweep.plot_sweep(out["rows"], tmp_path)
+    assert all(p.stat().st_size < 100_000 for p in plots.values())
