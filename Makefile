@@ -4,7 +4,8 @@
 #   make lab        JupyterLab on http://127.0.0.1:8888 with every kernel (LAB_PORT=8890 for another port)
 #   make doctor     workshop pre-flight: Python, disk, memory, kernels, Chromium, port, local endpoint (no setup)
 #   make load       bounded load test of the local endpoint (digits CNN, 2 workers) -> build/reports/load.*
-#   make benchmark  ONNX Runtime vs PyTorch, Keras; MiniLM fp32 vs int8 (2 threads) -> build/reports/benchmark.*
+#   make benchmark  ONNX Runtime vs PyTorch, Keras; MiniLM fp32 vs int8; the GFLOP/s ceiling; the MiniLM sweep
+#                   -> build/reports/benchmark.*, sweep_*.png, and README's benchmark section (BENCH_ARGS="--quick": no README)
 #   make web        the browser page (ONNX Runtime Web: draw a digit, embed sentences) on http://127.0.0.1:8000
 #   make wheelhouse every package setup downloads, in build/wheelhouse for an offline room (WHEELHOUSE=DIR)
 #   make slides     a reveal.js deck per workshop track -> build/slides (reveal.js from a local copy)
@@ -47,7 +48,8 @@ clean:
 load: setup
 	$(PY) -m workbook.load $(LOAD_ARGS)
 
-# BENCH_ARGS: e.g. --quick, --threads 1, --parts digits,keras
+# BENCH_ARGS: e.g. --quick, --threads 1, --parts digits,keras (default: the full run, which rewrites README's section)
+BENCH_ARGS ?= --update-readme
 benchmark: setup
 	$(PY) -m helpers.benchmark $(BENCH_ARGS)
 

@@ -31,10 +31,14 @@ from helpers.report import Table, write_json
 __all__ = [
     "Stats", "summarize", "time_callable", "time_interleaved", "machine_label", "label_text", "result_row",
     "speedup", "rows_table", "targets_table", "plot_rows", "write_report", "summarize_profile", "matmul_peak_gflops",
-    "count_flops", "matmul_cpu_rate", "memory_mb", "set_threads", "export_keras_onnx", "digits_torch_model", "bench_digits",
+    "count_flops", "matmul_cpu_rate", "ceiling_tables", "SPEED_FLAGS", "memory_mb", "set_threads", "export_keras_onnx", "digits_torch_model", "bench_digits",
     "bench_keras", "MINILM_MODELS", "minilm_models", "bench_minilm", "bench_gflops", "evaluate_targets",
     "run_benchmark", "readme_markdown", "main", "VERSIONS",
 ]
+
+#: CPU flags that decide float32 and int8 speed, named in every label.
+SPEED_FLAGS = frozenset({"avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8",
+                         "amx_bf16"})
 
 #: Packages whose versions label every report.
 VERSIONS = ("onnxruntime", "onnx", "torch", "tensorflow", "keras", "tf2onnx", "transformers", "numpy")
@@ -130,8 +134,11 @@ def machine_label(threads: int | None = None, versions: Sequence[str] = VERSIONS
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:  # pragma: no cover
         load = None
-    return {"cpu": info["cpu"], "cores": info["cores"], "avx512_vnni": info["avx512_vnni"], "avx2": info["avx2"],
-            "threads": threads, "load_average": load, "python": info["python"],
+    from helpers.ceiling import cpu_flags, physical_cores
+
+    flags = sorted(cpu_flags() & SPEED_FLAGS)
+    return {"cpu": info["cpu"], "cores": info["cores"], "physical_cores": physical_cores(), "flags": flags,
+            "avx512_vnni": info["avx512_vnni"], "avx2": info["avx2"], "threads": threads, "load_average": load, "python": info["python"],
             "versions": package_versions(versions, installed_only=True),
             "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
 
@@ -142,8 +149,9 @@ def label_text(label: Mapping[str, Any]) -> str:
     load, start = label.get("load_average"), label.get("load_average_start")
     load_text = f", load average {start[0]} at start, {load[0]} at end" if load and start else (
         f", load average {load[0]}" if load else "")
+    flags = f" ({' '.join(label['flags'])})" if label.get("flags") else ""
     return (f"{label['cpu']}, {label['cores']} cores, {label.get('threads')} threads"
-            f"{', AVX-512 VNNI' if label.get('avx512_vnni') else ', no AVX-512 VNNI'}"
+            f"{', AVX-512 VNNI' if label.get('avx512_vnni') else ', no AVX-512 VNNI'}{flags}"
             f"{load_text}; {versions}; {label.get('generated', '')}")
 
 
@@ -253,6 +261,8 @@ def write_report(results: Mapping[str, Any], folder: str | os.PathLike[str] | No
     md = folder / f"{stem}.md"
     md.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     js = write_json(folder / f"{stem}.json", dict(results))
+    if not results["rows"]:  # e.g. only the ceiling or the sweep ran: no latency rows to chart
+        return {"markdown": md, "json": js}
     png = folder / f"{stem}.png"
     fig = plot_rows(results["rows"], png, label=label)
     plt.close(fig)
@@ -497,8 +507,10 @@ def bench_keras(threads: int = 2, batches: Sequence[int] = (1, 64), repeats: int
 
 
 #: The MiniLM models compared: fp32 as exported, fused (onnxscript's ORT rewriter), and dynamic int8 of the
-#: unfused graph and of two fused graphs (``optimize_model``'s and onnxscript's).
-MINILM_MODELS = ("fp32", "fp32 fused", "int8", "int8 fused (optimize_model)", "int8 fused (optimize_for_ort)")
+#: unfused graph and of three fused graphs (``optimize_model``'s, onnxscript's, and onnxscript's with
+#: ``MultiHeadAttention`` and separate, quantizable Q/K/V MatMuls: :func:`helpers.int8.fuse_mha`).
+MINILM_MODELS = ("fp32", "fp32 fused", "int8", "int8 fused (optimize_model)", "int8 fused (optimize_for_ort)",
+                 "int8 fused (MHA)")
 
 
 def minilm_models(reduce_range: bool | None = None, model: Any = None, tokenizer: Any = None) -> dict[str, Path]:
@@ -526,8 +538,13 @@ def minilm_models(reduce_range: bool | None = None, model: Any = None, tokenizer
             str(files["fp32 fused (optimize_model)"]))
     if not files["fp32 fused"].exists():
         ir.save(optimize_for_ort(ir.load(str(files["fp32"])))[0], str(files["fp32 fused"]))
+    files["fp32 fused (MHA)"] = folder / "minilm_fused_mha.onnx"
+    if not files["fp32 fused (MHA)"].exists():
+        from helpers.int8 import fuse_mha
+
+        fuse_mha(files["fp32"], files["fp32 fused (MHA)"])
     for name, src in (("int8", "fp32"), ("int8 fused (optimize_model)", "fp32 fused (optimize_model)"),
-                      ("int8 fused (optimize_for_ort)", "fp32 fused")):
+                      ("int8 fused (optimize_for_ort)", "fp32 fused"), ("int8 fused (MHA)", "fp32 fused (MHA)")):
         files[name] = folder / f"{files[src].stem}_int8{'_rr' if rr else ''}.onnx"
         if not files[name].exists():
             extra = {"DefaultTensorType": onnx.TensorProto.FLOAT} if "fused" in src else {}
@@ -584,20 +601,28 @@ def bench_minilm(threads: int = 2, seq_len: int = 128, batch: int = 1, repeats: 
 
 
 def bench_gflops(threads: int = 2, batch: int = 32, seq_len: int = 128, repeats: int = 5, warmup: int = 1,
-                 include_minilm: bool = True) -> list[dict[str, Any]]:
-    """Achieved GFLOP/s of ONNX Runtime at ``batch`` (digits CNN; MiniLM fp32 unfused and fused) beside the matmul peak.
+                 include_minilm: bool = True, ceilings: Mapping[int, Any] | None = None,
+                 quick: bool = False) -> list[dict[str, Any]]:
+    """Achieved GFLOP/s of ONNX Runtime at ``batch`` (digits CNN; MiniLM fp32 unfused and fused) against the ceiling.
 
-    Both the median run and the best run are given against the peak (a best run). On a busy machine both mostly
-    measure the wait, so the work rate is given too: GFLOP per CPU-second (all threads) of the model against the
-    same for ``torch.mm`` (:func:`matmul_cpu_rate`), which other processes barely change.
+    The ceiling (:mod:`helpers.ceiling`) is the higher of the theoretical FMA peak and the best GEMM of ONNX
+    Runtime, PyTorch and numpy; every share is computed by :meth:`~helpers.ceiling.Ceiling.share`, which raises
+    rather than print a share above 100%. ceilings: ``{threads: Ceiling}`` from
+    :func:`~helpers.ceiling.measure_ceiling` (default: measured here for 1 and ``threads`` threads).
+    The median and best run are shares of the ``threads`` ceiling; the work rate (GFLOP per CPU-second of all
+    threads, which other processes barely change) is a share of the one-thread ceiling: one CPU-second is one core's.
 
     FLOPs are counted on the unfused graph (fused ``Attention`` hides its MatMuls), so both MiniLM rows do the
     same work and differ only in time.
     """
+    from helpers.ceiling import measure_ceiling
     from helpers.models import DIGITS_INPUT, digits_cnn_onnx
 
+    if ceilings is None:
+        ceilings = measure_ceiling(threads=sorted({1, threads}), sizes=(256, 512) if quick else (256, 512, 1024, 2048),
+                                   repeats=3 if quick else 5)
+    wall, core = ceilings[threads], ceilings[1]
     out = []
-    peak, cpu_peak = matmul_peak_gflops(), matmul_cpu_rate()
     cases = [("digits CNN", digits_cnn_onnx(), digits_cnn_onnx(), {DIGITS_INPUT: (batch, 1, 8, 8)})]
     if include_minilm:
         from helpers import minilm
@@ -616,12 +641,32 @@ def bench_gflops(threads: int = 2, batch: int = 32, seq_len: int = 128, repeats:
         flops = count_flops(counted, shapes)
         achieved, best = flops / (stats.median / 1e3) / 1e9, flops / (stats.min / 1e3) / 1e9
         per_cpu_s = flops / (cpu[name].median / 1e3) / 1e9
-        out.append({"model": name, "batch": batch, "gflop_per_run": flops / 1e9, "median_ms": stats.median,
-                    "best_ms": stats.min, "achieved_gflops": achieved, "best_run_gflops": best, "matmul_peak_gflops": peak,
-                    "share_of_peak": f"{achieved / peak:.0%}", "best_run_share": f"{best / peak:.0%}",
-                    "gflop_per_cpu_s": per_cpu_s, "matmul_gflop_per_cpu_s": cpu_peak,
-                    "cpu_share": f"{per_cpu_s / cpu_peak:.0%}"})
+        out.append({"model": name, "batch": batch, "threads": threads, "gflop_per_run": flops / 1e9,
+                    "median_ms": stats.median, "best_ms": stats.min, "achieved_gflops": achieved,
+                    "best_run_gflops": best, "ceiling_gflops": wall.gflops, "ceiling_source": wall.source,
+                    "share_of_ceiling": f"{wall.share(achieved, f'{name} (median run)'):.0%}",
+                    "best_run_share": f"{wall.share(best, f'{name} (best run)'):.0%}",
+                    "gflop_per_cpu_s": per_cpu_s, "core_ceiling_gflops": core.gflops,
+                    "cpu_share": f"{core.share(per_cpu_s, f'{name} (per CPU-second)'):.0%}"})
     return out
+
+
+def ceiling_tables(ceilings: Mapping[int, Any]) -> list[dict[str, Any]]:
+    """Extra tables for the report: the two ceilings per thread count, and every GEMM measured."""
+    summary, gemm = [], []
+    for t, c in sorted(ceilings.items()):
+        best = max(c.gemm, key=lambda r: r["gflops"])
+        summary.append({"threads": t, "theoretical FMA peak": f"{c.theoretical_gflops:.1f}",
+                        "how": c.theoretical.get("formula", ""),
+                        "best achieved GEMM": f"{c.achieved_gflops:.1f}", "by": f"{best['library']}, n={best['n']}",
+                        "ceiling (the higher)": f"{c.gflops:.1f}", "source": c.source})
+        gemm += c.gemm
+    theory = next(iter(ceilings.values())).theoretical
+    notes = [f"Clock: {theory.get('clock_ghz', 0):.2f} GHz ({theory.get('clock_method', '')}). FMA: "
+             f"{theory.get('fma_method', '')}; measured per width {theory.get('fma_per_cycle_measured', 'n/a')}."]
+    return [{"title": "Ceiling: theoretical FMA peak and best achieved GEMM (GFLOP/s, float32)", "rows": summary,
+             "notes": notes},
+            {"title": "GEMM rates measured (best run, n x n float32)", "rows": gemm}]
 
 
 def matmul_cpu_rate(sizes: Sequence[int] = (512, 1024), repeats: int = 10) -> float:
@@ -714,19 +759,25 @@ def evaluate_targets(rows: Sequence[Mapping[str, Any]], fidelity: Mapping[str, A
         add("MiniLM int8 file size vs fp32", "<= 30%", f"{s:.0%}", s <= 0.30,
             "" if s <= 0.30 else "the fused Attention's weights stay float32 (QAttention has no attention-bias input)")
     for g in gflops or []:
+        from helpers.ceiling import check_share
+
         best = g.get("best_run_gflops", g["achieved_gflops"])
-        share = best / g["matmul_peak_gflops"]
+        what = f"{g['model']} batch {g['batch']}"
+        share = check_share(best, g["ceiling_gflops"], f"{what} (best run)")
+        check_share(g["achieved_gflops"], g["ceiling_gflops"], f"{what} (median run)")
         cpu_text = ""
-        if g.get("matmul_gflop_per_cpu_s"):  # the work rate: what a busy machine changes least, judged when measured
-            share = g["gflop_per_cpu_s"] / g["matmul_gflop_per_cpu_s"]
-            cpu_text = f"; per CPU-second {g['gflop_per_cpu_s']:.1f} of torch.mm's {g['matmul_gflop_per_cpu_s']:.1f} ({share:.0%})"
+        if g.get("core_ceiling_gflops") and g.get("gflop_per_cpu_s"):  # the work rate, judged when measured
+            share = check_share(g["gflop_per_cpu_s"], g["core_ceiling_gflops"], f"{what} (per CPU-second)")
+            cpu_text = (f"; per CPU-second {g['gflop_per_cpu_s']:.1f} of one core's ceiling "
+                        f"{g['core_ceiling_gflops']:.1f} ({share:.0%})")
         judged = g["model"].startswith("MiniLM") and g["model"].endswith("fused") and g["batch"] == 32
-        add(f"{g['model']} batch {g['batch']}: achieved GFLOP/s (best run; median run; per CPU-second)",
-            ">= 75% of matmul peak" if judged else "report beside matmul peak",
-            f"{best:.1f} of {g['matmul_peak_gflops']:.0f} ({best / g['matmul_peak_gflops']:.0%}); median run "
-            f"{g['achieved_gflops']:.1f}{cpu_text}", share >= 0.75 if judged else None,
+        add(f"{what}: achieved GFLOP/s (best run; median run; per CPU-second)",
+            ">= 75% of the ceiling" if judged else "report beside the ceiling",
+            f"{best:.1f} of {g['ceiling_gflops']:.0f} ({best / g['ceiling_gflops']:.0%}, "
+            f"{g.get('ceiling_source', 'ceiling')}); median run {g['achieved_gflops']:.1f}{cpu_text}",
+            share >= 0.75 if judged else None,
             "" if not judged or share >= 0.75 else "attention's batched products, softmax, LayerNorm and GELU run below "
-            "the BLAS rate, and on a shared machine other processes take cycles from every run")
+            "the GEMM rate, and on a shared machine other processes take cycles from every run")
     return targets
 
 
@@ -736,19 +787,23 @@ def _vnni() -> bool:
     return bool(machine_info()["avx512_vnni"])
 
 
-def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = ("digits", "keras", "minilm", "gflops"),
+#: The parts of ``make benchmark``, in the order they run.
+PARTS = ("digits", "keras", "minilm", "gflops", "int8", "sweep")
+
+
+def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = PARTS,
                   progress: bool = True, folder: str | os.PathLike[str] | None = None,
-                  stem: str = "benchmark") -> dict[str, Any]:
+                  stem: str = "benchmark", sweep_threads: Sequence[int] = (1, 2)) -> dict[str, Any]:
     """Run the selected comparisons with a progress bar, evaluate the targets, write the report.
 
-    quick: few repeats (a smoke run; the numbers are noisier). Returns the results dict, with the
-    written files under ``"files"``.
+    quick: few repeats and a small sweep grid (a smoke run; the numbers are noisier). Returns the results dict,
+    with the written files under ``"files"``.
     """
     from tqdm.auto import tqdm
 
-    unknown = sorted(set(parts) - {"digits", "keras", "minilm", "gflops"})
+    unknown = sorted(set(parts) - set(PARTS))
     if unknown:
-        raise ValueError(f"Unknown benchmark part(s) {unknown}; choose from digits, keras, minilm, gflops.")
+        raise ValueError(f"Unknown benchmark part(s) {unknown}; choose from {', '.join(PARTS)}.")
     reps = 5 if quick else 1
     plan: list[tuple[str, Callable[[], Any]]] = []
     if "digits" in parts:
@@ -759,9 +814,26 @@ def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = 
         plan.append(("minilm", lambda: bench_minilm(threads, repeats=100 // reps // (2 if quick else 1),
                                                     max_seconds=8 if quick else 60)))
     if "gflops" in parts:
-        plan.append(("gflops", lambda: bench_gflops(threads, repeats=2 if quick else 5, include_minilm=not quick or "minilm" in parts)))
+        def gflops_step() -> tuple[dict[int, Any], list[dict[str, Any]]]:
+            from helpers.ceiling import measure_ceiling
+
+            ceilings = measure_ceiling(threads=sorted({1, threads}), repeats=3 if quick else 5,
+                                       sizes=(256, 512) if quick else (256, 512, 1024, 2048))
+            return ceilings, bench_gflops(threads, repeats=2 if quick else 5, quick=quick, ceilings=ceilings,
+                                          include_minilm=not quick or "minilm" in parts)
+
+        plan.append(("gflops", gflops_step))
+    if "int8" in parts:
+        from helpers.benchmark_parts import bench_int8
+
+        plan.append(("int8", lambda: bench_int8(threads, quick=quick)))
+    if "sweep" in parts:
+        from helpers.benchmark_parts import bench_sweep
+
+        plan.append(("sweep", lambda: bench_sweep(quick=quick, threads=sweep_threads,
+                                                  int8=(fidelity or {}).get("scheme"), folder=folder)))
     rows: list[dict[str, Any]] = []
-    fidelity, gflops = None, None
+    fidelity, gflops, int8, sweep, ceilings = None, None, None, None, None
     load_start = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
     bar = tqdm(plan, desc="benchmark", disable=not progress)
     for name, step in bar:
@@ -771,7 +843,11 @@ def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = 
             rows += out["rows"]
             fidelity = out["fidelity"]
         elif name == "gflops":
-            gflops = out
+            ceilings, gflops = out
+        elif name == "int8":
+            int8 = out
+        elif name == "sweep":
+            sweep = out
         else:
             rows += out
     results: dict[str, Any] = {"label": machine_label(threads) | {"load_average_start": load_start}, "quick": quick, "rows": rows, "fidelity": fidelity,
@@ -783,9 +859,20 @@ def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = 
                       "notes": [f"Chosen for the int8 target: {fidelity['scheme']} (the fused int8 model with the fastest "
                                 "best run among those whose mean cosine reaches 0.99)."]})
     if gflops:
-        extra.append({"title": "Achieved GFLOP/s (MatMul, Gemm, Conv only)", "rows": gflops})
+        extra.append({"title": "Achieved GFLOP/s (MatMul, Gemm, Conv only) against the ceiling", "rows": gflops})
+        extra += ceiling_tables(ceilings)
+        results["ceilings"] = {t: c.to_dict() for t, c in ceilings.items()}
+    if int8:
+        results["int8"] = {k: v for k, v in int8.items() if k != "tables"}
+        extra += int8["tables"]
+    if sweep:
+        results["sweep"] = sweep
+        extra.append({"title": "MiniLM sweep (median and best run, ms; tokens per second)", "rows": sweep["rows"],
+                      "notes": sweep["notes"]})
     results["extra_tables"] = extra
     results["files"] = {k: str(v) for k, v in write_report(results, folder, stem).items()}
+    if sweep:
+        results["files"] |= {k: str(v) for k, v in sweep["plots"].items()}
     readme = Path(results["files"]["markdown"]).with_name(f"{stem}_readme.md")
     readme.write_text(readme_markdown(results) + "\n", encoding="utf-8")
     results["files"]["readme"] = str(readme)
@@ -806,25 +893,37 @@ def readme_markdown(results: Mapping[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m helpers.benchmark [--quick] [--threads N] [--parts digits,keras,minilm,gflops]``."""
+    """``python -m helpers.benchmark [--quick] [--threads N] [--parts digits,keras,...] [--update-readme]``."""
     parser = argparse.ArgumentParser(prog="python -m helpers.benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few repeats: a fast smoke run")
     parser.add_argument("--threads", type=int, default=2, help="threads for ONNX Runtime, PyTorch, TensorFlow")
-    parser.add_argument("--parts", default="digits,keras,minilm,gflops", help="comma-separated comparisons")
+    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated comparisons")
     parser.add_argument("--out", default=None, help="report folder (default build/reports)")
+    parser.add_argument("--sweep-threads", default="1,2", help="thread counts of the MiniLM sweep")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="replace README's benchmark section and copy the sweep plots to docs/benchmark/")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # PyTorch's OpenMP threads sleep when idle, as ORT's do
     if args.threads < 1:
         parser.error("--threads must be at least 1")
+    if args.update_readme and args.quick:
+        parser.error("--update-readme takes a full run's numbers; drop --quick (quick numbers are a smoke test)")
     results = run_benchmark(quick=args.quick, threads=args.threads, parts=[p for p in args.parts.split(",") if p],
-                            folder=args.out)
+                            folder=args.out, sweep_threads=[int(t) for t in args.sweep_threads.split(",") if t])
     print(label_text(results["label"]))
     print(rows_table(results["rows"]).to_text())
     print(targets_table(results["targets"]).to_text())
     for extra in results["extra_tables"]:
         print(Table(extra["rows"], title=extra["title"]).to_text())
     print("wrote", ", ".join(results["files"].values()))
+    if args.update_readme:
+        from helpers.benchmark_parts import update_readme
+
+        done = update_readme(results)
+        print("README benchmark section", "updated" if done["updated"] else "NOT updated (no markers)",
+              "| plots:", ", ".join(done["plots"].values()) or "none", *(["| skipped:", *done["skipped"]]
+                                                                       if done["skipped"] else []))
     return 0
 
 

@@ -46,3 +46,64 @@ def test_readme_block_names_the_machine_and_every_row():
     block = benchmark.readme_markdown(_results())
     assert block.startswith("Measured by `make benchmark` on: ") and "2 threads" in block
     assert "| digits CNN | ONNX Runtime | 1 | 0.11 | " in block and "**Targets**" in block
+
+
+def test_readme_block_warns_of_a_loaded_machine_only_when_it_was(tmp_path):
+    from helpers import benchmark_parts
+
+    results = _results()
+    results["label"] |= {"load_average": [0.3, 0.2, 0.1], "load_average_start": [0.4, 0.2, 0.1]}
+    assert "shared/loaded machine" not in benchmark_parts.readme_block(results)
+    results["label"]["load_average"] = [3.5, 2.0, 1.0]
+    block = benchmark_parts.readme_block(results, {"MiniLM sweep: latency": "docs/benchmark/sweep_latency.png"})
+    assert block.startswith("**Measured on a shared/loaded machine** (load average 3.50")
+    assert "![MiniLM sweep: latency](docs/benchmark/sweep_latency.png)" in block
+
+
+def test_update_readme_replaces_the_marked_section_and_copies_small_plots_only(tmp_path):
+    from helpers import benchmark_parts
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# T\n<!-- benchmark:start -->\nold\n<!-- benchmark:end -->\nafter\n")
+    small, big = tmp_path / "sweep_latency.png", tmp_path / "sweep_speedup.png"
+    small.write_bytes(b"\x89PNG" + b"0" * 1000)
+    big.write_bytes(b"\x89PNG" + b"0" * (benchmark_parts.PLOT_MAX_BYTES + 1))
+    results = _results() | {"files": {"latency_png": str(small), "speedup_png": str(big)}}
+    done = benchmark_parts.update_readme(results, readme=readme)
+    text = readme.read_text()
+    assert done["updated"] and "old" not in text and text.endswith("<!-- benchmark:end -->\nafter\n")
+    assert (tmp_path / "docs" / "benchmark" / "sweep_latency.png").exists()
+    assert done["plots"] == {"MiniLM sweep: latency": "docs/benchmark/sweep_latency.png"}
+    assert not (tmp_path / "docs" / "benchmark" / "sweep_speedup.png").exists() and "KB >" in done["skipped"][0]
+
+
+def test_quick_ceiling_run_prints_no_share_above_100_percent(tmp_path):
+    results = benchmark.run_benchmark(quick=True, parts=["gflops"], progress=False, folder=tmp_path)
+    ceilings = results["ceilings"]
+    assert set(ceilings) == {1, 2} and all(c["ceiling_gflops"] >= c["theoretical_gflops"] for c in ceilings.values())
+    for g in results["gflops"]:
+        for key in ("share_of_ceiling", "best_run_share", "cpu_share"):
+            assert 0 < int(g[key].rstrip("%")) <= 100, g
+    titles = [t["title"] for t in results["extra_tables"]]
+    assert any(t.startswith("Ceiling: theoretical FMA peak and best achieved GEMM") for t in titles)
+    md = (tmp_path / "benchmark.md").read_text()
+    assert "theoretical FMA peak" in md and "GFLOP/s" in md
+
+
+def test_command_refuses_to_put_quick_numbers_in_the_readme(capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(["--quick", "--update-readme"])
+    assert "drop --quick" in capsys.readouterr().err
+
+
+def test_quick_sweep_times_every_runtime_at_every_point_and_plots(tmp_path):
+    from helpers import minilm, sweep
+
+    out = sweep.sweep_minilm({"fp32": minilm.export_minilm_onnx()}, threads=(1,), batches=(1, 2), seq_lens=(16,),
+                             torch_compile=False, repeats=1, progress=False)
+    assert {(r["runtime"], r["batch"]) for r in out["rows"]} == {
+        (rt, b) for rt in ("PyTorch eager", "ONNX Runtime fp32") for b in (1, 2)}
+    assert all(r["median_ms"] > 0 and r["seq"] == 16 for r in out["rows"])
+    assert "torch.compile not requested" in out["notes"]
+    plots = sweep.plot_sweep(out["rows"], tmp_path)
+    assert all(p.stat().st_size < 100_000 for p in plots.values())
