@@ -51,7 +51,7 @@ load: setup
 # BENCH_ARGS: e.g. --quick, --threads 1, --parts digits,keras (default: the full run, which rewrites README's section)
 BENCH_ARGS ?= --update-readme
 benchmark: setup
-	$(PY) -m helpers.benchmark $(BENCH_ARGS)
+	$(PY) -m workbook.benchmark $(BENCH_ARGS)
 
 # The page of notebook 42 with the digits CNN and MiniLM, cross-origin isolated (WEB_ARGS="--port 8001 --threads 2").
 web: setup

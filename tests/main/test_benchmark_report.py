@@ -7,6 +7,7 @@ import json
 import pytest
 
 from helpers import benchmark
+from workbook import benchmark as command
 
 
 def _results():
@@ -37,19 +38,19 @@ def test_write_report_needs_rows_and_label(tmp_build):
 
 def test_command_refuses_unknown_parts_and_bad_threads(tmp_build, capsys):
     with pytest.raises(ValueError, match="Unknown benchmark part"):
-        benchmark.run_benchmark(parts=["gpu"], progress=False)
+        command.run_benchmark(parts=["gpu"], progress=False)
     with pytest.raises(SystemExit):
-        benchmark.main(["--threads", "0"])
+        command.main(["--threads", "0"])
 
 
 def test_readme_block_names_the_machine_and_every_row():
-    block = benchmark.readme_markdown(_results())
+    block = command.readme_markdown(_results())
     assert block.startswith("Measured by `make benchmark` on: ") and "2 threads" in block
     assert "| digits CNN | ONNX Runtime | 1 | 0.11 | " in block and "**Targets**" in block
 
 
 def test_readme_block_warns_of_a_loaded_machine_only_when_it_was(tmp_path):
-    from helpers import benchmark_parts
+    from workbook import benchmark_parts
 
     results = _results()
     results["label"] |= {"load_average": [0.3, 0.2, 0.1], "load_average_start": [0.4, 0.2, 0.1]}
@@ -61,7 +62,7 @@ def test_readme_block_warns_of_a_loaded_machine_only_when_it_was(tmp_path):
 
 
 def test_update_readme_replaces_the_marked_section_and_copies_small_plots_only(tmp_path):
-    from helpers import benchmark_parts
+    from workbook import benchmark_parts
 
     readme = tmp_path / "README.md"
     readme.write_text("# T\n<!-- benchmark:start -->\nold\n<!-- benchmark:end -->\nafter\n")
@@ -78,7 +79,7 @@ def test_update_readme_replaces_the_marked_section_and_copies_small_plots_only(t
 
 
 def test_quick_ceiling_run_prints_no_share_above_100_percent(tmp_path):
-    results = benchmark.run_benchmark(quick=True, parts=["gflops"], progress=False, folder=tmp_path)
+    results = command.run_benchmark(quick=True, parts=["gflops"], progress=False, folder=tmp_path)
     ceilings = results["ceilings"]
     assert set(ceilings) == {1, 2} and all(c["ceiling_gflops"] >= c["theoretical_gflops"] for c in ceilings.values())
     for g in results["gflops"]:
@@ -92,12 +93,13 @@ def test_quick_ceiling_run_prints_no_share_above_100_percent(tmp_path):
 
 def test_command_refuses_to_put_quick_numbers_in_the_readme(capsys):
     with pytest.raises(SystemExit):
-        benchmark.main(["--quick", "--update-readme"])
+        command.main(["--quick", "--update-readme"])
     assert "drop --quick" in capsys.readouterr().err
 
 
 def test_quick_sweep_times_every_runtime_at_every_point_and_plots(tmp_path):
-    from helpers import minilm, sweep
+    from helpers import minilm
+    from workbook import sweep
 
     out = sweep.sweep_minilm({"fp32": minilm.export_minilm_onnx()}, threads=(1,), batches=(1, 2), seq_lens=(16,),
                              torch_compile=False, repeats=1, progress=False)

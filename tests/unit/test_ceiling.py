@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from helpers import benchmark, ceiling, int8, sweep
+from helpers import benchmark, ceiling, int8
+from workbook import sweep
 
 
 def test_fma_peak_is_cores_lanes_fma_units_two_and_the_clock():

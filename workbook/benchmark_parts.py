@@ -1,9 +1,9 @@
 """Two parts of ``make benchmark`` (machinery, not the notebooks' library): the int8 routes with their profile, and
 the MiniLM sweep with its plots; plus the README update. Issue 24.
 
-``helpers.benchmark.run_benchmark`` calls :func:`bench_int8` and :func:`bench_sweep`; ``--update-readme`` calls
+``workbook.benchmark.run_benchmark`` calls :func:`bench_int8` and :func:`bench_sweep`; ``--update-readme`` calls
 :func:`update_readme`. The measuring code they use is library: :mod:`helpers.ceiling`, :mod:`helpers.int8`,
-:mod:`helpers.sweep`.
+:mod:`workbook.sweep`.
 """
 
 from __future__ import annotations
@@ -80,14 +80,14 @@ def bench_int8(threads: int = 2, quick: bool = False, seq_len: int = 128) -> dic
 
 def bench_sweep(quick: bool = False, threads: Sequence[int] = (1, 2), int8: str | None = None,
                 folder: str | os.PathLike[str] | None = None, torch_compile: bool | None = None) -> dict[str, Any]:
-    """MiniLM over the batch x sequence grid (quick: :data:`helpers.sweep.QUICK_GRID`), plots under ``folder``.
+    """MiniLM over the batch x sequence grid (quick: :data:`workbook.sweep.QUICK_GRID`), plots under ``folder``.
 
     int8: the int8 model of :data:`helpers.benchmark.MINILM_MODELS` to sweep (default the MHA-fused one).
     torch_compile: include ``torch.compile`` (default: in full mode only; its first call compiles for minutes).
     """
-    from helpers import sweep
     from helpers.benchmark import machine_label, minilm_models
     from helpers.paths import reports_dir
+    from workbook import sweep
 
     files = minilm_models()
     int8 = int8 or "int8 fused (MHA)"
@@ -103,7 +103,7 @@ def bench_sweep(quick: bool = False, threads: Sequence[int] = (1, 2), int8: str 
 
 def readme_block(results: Mapping[str, Any], plots: Mapping[str, str] | None = None) -> str:
     """The README's benchmark section: a load warning when the machine was busy, the tables, the plots."""
-    from helpers.benchmark import readme_markdown
+    from workbook.benchmark import readme_markdown
     from helpers.report import Table
 
     label = results["label"]
