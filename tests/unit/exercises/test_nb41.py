@@ -41,7 +41,12 @@ def test_41_1_reads_the_traffic_split_and_the_green_deployment(specs):
         assert not feedback and hint in feedback.message, feedback.message
 
 
-def test_41_2_finds_the_smallest_time_limit_itself(specs):
+LIMITS = {"request_timeout_ms": 100, "max_queue_wait_ms": 500, "liveness_probe.timeout": 2000,
+          "readiness_probe.timeout": 2000}
+
+
+@pytest.fixture(scope="module")
+def slow(specs):
     import copy
 
     from helpers import azure
@@ -51,11 +56,35 @@ def test_41_2_finds_the_smallest_time_limit_itself(specs):
     slow.instance_type = "Standard_F2s_v2"
     slow.request_settings.request_timeout_ms = 100
     path = azure.write_v2_yaml(azure.V2Specs(s.model, s.environment, s.endpoint, slow, s.conda_file), folder / "s")["deployment"]
-    assert exercises.check("41.2", {"deployment": path, "hit_first": "request_timeout_ms"})
-    assert exercises.check("41.2", {"deployment": path, "hit_first": "request_settings.request_timeout_ms"})
     unchanged = azure.write_v2_yaml(s, folder / "u")["deployment"]
-    for answer, hint in (({"deployment": path, "hit_first": "max_queue_wait_ms"}, "not that one"),
-                         ({"deployment": unchanged, "hit_first": "request_timeout_ms"}, "Standard_F2s_v2"),
-                         ("request_timeout_ms", "answer a dict")):
-        feedback = exercises.check("41.2", answer)
-        assert not feedback and hint in feedback.message, feedback.message
+    return path, unchanged
+
+
+def _refused(answer, hint):
+    feedback = exercises.check("41.2", answer)
+    assert not feedback and hint in feedback.message, feedback.message
+
+
+def test_41_2_accepts_the_limits_read_back_and_the_smallest(slow):
+    path, _ = slow
+    assert exercises.check("41.2", {"deployment": path, "limits_ms": LIMITS, "hit_first": "request_timeout_ms"})
+    assert exercises.check("41.2", {"deployment": path, "limits_ms": LIMITS,
+                                    "hit_first": "request_settings.request_timeout_ms"})
+
+
+def test_41_2_refuses_the_setting_named_without_reading_the_limits(slow):
+    path, _ = slow
+    _refused({"deployment": path, "hit_first": "request_timeout_ms"}, "answer 'limits_ms' too")
+
+
+def test_41_2_refuses_probe_timeouts_left_in_seconds(slow):
+    path, _ = slow
+    _refused({"deployment": path, "limits_ms": {**LIMITS, "liveness_probe.timeout": 2}, "hit_first": "request_timeout_ms"},
+             "liveness_probe.timeout is not what the YAML says")
+
+
+def test_41_2_refuses_a_wrong_setting_the_unchanged_deployment_and_a_bare_name(slow):
+    path, unchanged = slow
+    _refused({"deployment": path, "limits_ms": LIMITS, "hit_first": "max_queue_wait_ms"}, "not that one")
+    _refused({"deployment": unchanged, "limits_ms": LIMITS, "hit_first": "request_timeout_ms"}, "Standard_F2s_v2")
+    _refused("request_timeout_ms", "answer a dict")
