@@ -27,7 +27,7 @@ def _profile_by_op(path: Any) -> tuple[dict[str, float], list[list[int]]]:
 
 
 @exercise("31.1", "time the CNN with 1 and with 2 intra-op threads at batch 1 and 64; answer the rows (with `threads`)")
-def _check_thread_rows(answer: Any) -> str | None:
+def _check_thread_rows(answer: Any, *, model: Any, notebook_rows: Any = ()) -> str | None:
     if not isinstance(answer, (list, tuple)) or not all(isinstance(r, dict) for r in answer):
         return "answer a list of rows made by benchmark.result_row(..., threads=n)."
     missing = [k for k in _ROW_KEYS if any(k not in r for r in answer)]
@@ -48,7 +48,27 @@ def _check_thread_rows(answer: Any) -> str | None:
             return f"row {r['threads']} threads, batch {r['batch']}: p10 <= median <= p90 does not hold; time it again."
         if r["runs"] < 3:
             return "time each case at least 3 times (repeats=...), or the median means little."
-    return None
+    def numbers(r: Any) -> tuple:
+        return (r["p10_ms"], r["median_ms"], r["p90_ms"])
+
+    theirs = {numbers(r) for r in notebook_rows}
+    if any(numbers(r) in theirs for r in answer):
+        return "some rows are the notebook's own timings (step 2): time the cases yourself, with timed(batch, ...)."
+    for b in (1, 64):
+        same = {numbers(r) for r in answer if r["batch"] == b}
+        if len(same) < len(threads):
+            return f"at batch {b}, two thread counts have the very same timings: time each setting, do not copy a row."
+    import numpy as np
+
+    from exercises import onnx_session
+    from exercises.measured import implausible_time, own_timing_ms
+
+    session = onnx_session(model)  # one thread: the check's own timing of the batch-64 call
+    arg = session.get_inputs()[0]
+    x = np.zeros([64] + [d if isinstance(d, int) else 1 for d in arg.shape[1:]], np.float32)
+    own = own_timing_ms(lambda: session.run(None, {arg.name: x}))
+    row = next(r for r in answer if r["threads"] == 1 and r["batch"] == 64)
+    return implausible_time(row["median_ms"], own, "1 thread, batch 64")
 
 
 @exercise("31.2", "profile the session at batch 1; answer {'profile': the trace file, 'costliest': its top operator}")

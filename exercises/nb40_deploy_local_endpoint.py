@@ -23,8 +23,9 @@ def _check_too_large(answer: Any) -> str | None:
     if status != 413:
         return f"the endpoint answered {status}, not 413: send a well-formed batch of 9 images (9, 1, 8, 8)."
     text = json.dumps(body)
-    if "8" not in text or "9" not in text:
-        return "the 413 is not about a batch of 9 over a limit of 8: check MAX_BATCH and the batch size."
+    if not re.search(r"\bbatch of 9 is over the limit of 8\b", text):
+        return ("the 413 is not the endpoint's answer to a batch of 9 over a limit of 8 (its message names both): "
+                "check MAX_BATCH and the batch size.")
     return None
 
 
@@ -52,6 +53,9 @@ def _check_broken_init(answer: Any) -> str | None:
         return "answer the exception itself: `except EndpointError as err: answer = err`."
     if type(answer).__name__ != "EndpointError":
         return f"that is a {type(answer).__name__}: start a LocalEndpoint and catch helpers.serve.EndpointError."
+    if "No *.onnx file in the model folder" not in str(answer):
+        return ("the error does not carry the scoring script's own message (init() found no model): start the "
+                "endpoint on a folder without an .onnx file, and answer the EndpointError its start() raised.")
     folders = [Path(p) for p in re.findall(r"(/[^\s'\"),:]+)", str(answer))]
     empty = [p for p in folders if p.is_dir() and not any(p.rglob("*.onnx"))]
     if not empty:

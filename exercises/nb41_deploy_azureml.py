@@ -26,12 +26,13 @@ def _check_blue_green(answer: Any) -> str | None:
     return None
 
 
-@exercise("41.2", "F2s_v2 and a 100 ms request timeout: answer {'deployment': the YAML path, 'hit_first': a setting}")
+@exercise("41.2", "F2s_v2 and a 100 ms request timeout: answer the YAML path, its time limits in ms, and the one hit first")
 def _check_limits(answer: Any) -> str | None:
     from azure.ai.ml import load_online_deployment
 
     if not isinstance(answer, dict) or not {"deployment", "hit_first"} <= set(answer):
-        return "answer a dict {'deployment': the deployment YAML you wrote, 'hit_first': the name of a setting}."
+        return ("answer a dict {'deployment': the deployment YAML you wrote, 'limits_ms': {setting: milliseconds}, "
+                "'hit_first': the name of a setting}.")
     d = load_online_deployment(source=str(answer["deployment"]))
     if d.instance_type != "Standard_F2s_v2":
         return f"the deployment runs on {d.instance_type}: set instance_type='Standard_F2s_v2'."
@@ -43,7 +44,15 @@ def _check_limits(answer: Any) -> str | None:
         settings = getattr(d, probe)
         if settings is not None and settings.timeout is not None:
             limits[f"{probe}.timeout"] = settings.timeout * 1000
-    first = min((v, k) for k, v in limits.items() if v is not None)[1]
+    given = answer.get("limits_ms")
+    known = {k: v for k, v in limits.items() if v is not None}
+    if not isinstance(given, dict) or set(given) != set(known):
+        return (f"answer 'limits_ms' too: every time limit of the deployment you wrote, in milliseconds, named "
+                f"{sorted(known)} (the probes' timeouts are in seconds in the YAML).")
+    wrong = sorted(k for k in known if not isinstance(given[k], (int, float)) or abs(given[k] - known[k]) > 1e-6)
+    if wrong:
+        return f"{wrong[0]} is not what the YAML says, in milliseconds: read it back with load_online_deployment."
+    first = min((v, k) for k, v in known.items())[1]
     if not isinstance(answer["hit_first"], str) or not (answer["hit_first"] == first
                                                         or answer["hit_first"].endswith("." + first)):
         return ("not that one: compare every time limit of the deployment in milliseconds (request settings and "

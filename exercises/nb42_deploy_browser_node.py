@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from exercises import exercise, onnx_session
+from exercises import exercise, load_onnx, onnx_session
 
 
 def _digit_probabilities(model: Any, pixels: np.ndarray) -> np.ndarray:
@@ -67,37 +67,60 @@ def _check_int8_trade(answer: Any, *, fp32_path: Any, int8_path: Any, feeds: Map
     return None
 
 
+def _port(url: str) -> int | None:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        return None
+
+
 @exercise("42.3", "serve the page from your own server with the two isolation headers; answer its URL")
-def _check_isolation_headers(answer: Any) -> str | None:
+def _check_isolation_headers(answer: Any, *, notebook_urls: Any = ()) -> str | None:
     import urllib.error
     import urllib.request
 
-    from helpers.web import ISOLATION_HEADERS
+    from helpers.web import ISOLATION_HEADERS, running_servers
 
     if not isinstance(answer, str) or not answer.startswith("http://127.0.0.1:"):
         return "answer the page's URL on this machine, e.g. 'http://127.0.0.1:8123/' (listen on 127.0.0.1 only)."
-    try:
-        with urllib.request.urlopen(answer, timeout=10) as reply:
-            headers, body = reply.headers, reply.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError) as err:
-        return f"could not open {answer} ({err}): keep your server running while the check calls it."
-    if "app.js" not in body:
-        return "that URL does not serve the workbook's page: serve the web/ folder (web/index.html at the root)."
-    for name, value in ISOLATION_HEADERS.items():
-        if (headers.get(name) or "").strip().lower() != value:
-            return f"the reply lacks `{name}: {value}`: send it with every response (end_headers, or nginx add_header)."
+    theirs = {_port(u) for u in ([notebook_urls] if isinstance(notebook_urls, str) else notebook_urls)}
+    theirs |= {server.port for server in running_servers()}  # every helpers.web server this kernel started
+    if _port(answer) in theirs:
+        return ("that is a server the workbook started (helpers.web): write your own, a few lines around Python's "
+                "http.server whose handler sends the two headers.")
+    replies = {}
+    for path in ("", "app.js"):  # the page and a file it loads: the headers belong on every response
+        try:
+            with urllib.request.urlopen(answer.rstrip("/") + "/" + path, timeout=10) as reply:
+                replies[path or "/"] = (reply.headers, reply.read().decode(errors="replace"))
+        except (urllib.error.URLError, OSError) as err:
+            return f"could not open {answer.rstrip('/')}/{path} ({err}): keep your server running while the check calls it."
+        if "app.js" not in replies["/"][1]:
+            return "that URL does not serve the workbook's page: serve the web/ folder (web/index.html at the root)."
+    for path, (headers, _) in replies.items():
+        for name, value in ISOLATION_HEADERS.items():
+            if (headers.get(name) or "").strip().lower() != value:
+                return (f"the reply to {path} lacks `{name}: {value}`: send it with every response "
+                        "(end_headers, or nginx add_header ... always).")
     return None
 
 
-@exercise("42.4", "save the digits CNN with its weights in external data; answer the .onnx file's path")
-def _check_external_data(answer: Any, *, reference: Any, X: np.ndarray) -> str | None:
+@exercise("42.4", "save the digits CNN with only its tensors of 16 KB and more in external data; answer the path")
+def _check_external_data(answer: Any, *, reference: Any, X: np.ndarray, notebook_file: Any = (),
+                         threshold: int = 16384) -> str | None:
     import onnx
+    from onnx import numpy_helper
 
+    from exercises import answer_file
+
+    hint = answer_file(answer, not_one_of=notebook_file)
+    if hint:
+        return hint
     path = Path(answer)
-    if path.suffix != ".onnx" or not path.is_file():
-        return f"{path} is not an .onnx file that exists: answer the path you saved to."
     model = onnx.load(str(path), load_external_data=False)
-    external = [t for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    external = {t.name for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL}
     if not external:
         return ("every weight is inside the file: save with save_as_external_data=True "
                 "(or export with torch.onnx.export(..., dynamo=True, external_data=True)).")
@@ -110,6 +133,13 @@ def _check_external_data(answer: Any, *, reference: Any, X: np.ndarray) -> str |
     for file in files:
         if not file.is_file():
             return f"the weights file {file.name!r} is not beside the model: ship the two files together."
+    sizes = {t.name: numpy_helper.to_array(t).nbytes for t in load_onnx(reference).graph.initializer}
+    big = {name for name, size in sizes.items() if size >= threshold}
+    if external != big:
+        moved_small = sorted(external - big)
+        return (f"the external file should hold exactly the tensors of {threshold // 1024} KB and more ({len(big)} of "
+                f"them); yours holds {len(external)}" + (f", small ones too ({moved_small[:3]})" if moved_small else "")
+                + ": pass size_threshold to onnx.save (its default, 1 KB, is what the notebook used).")
     ours = onnx_session(path).run(None, {onnx_session(path).get_inputs()[0].name: X})[0]
     ref = onnx_session(reference).run(None, {onnx_session(reference).get_inputs()[0].name: X})[0]
     if ours.shape != ref.shape or not np.allclose(ours, ref, rtol=1e-4, atol=1e-5):

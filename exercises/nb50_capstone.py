@@ -46,6 +46,9 @@ def _check_export(answer: Any, *, X_test: np.ndarray) -> str | None:
     session = onnx_session(path)
     if len(session.get_inputs()) != 1:
         return f"the model has {len(session.get_inputs())} inputs; the endpoint step wants one input of 13 features."
+    if session.get_inputs()[0].name != "features":
+        return (f"the input is called {session.get_inputs()[0].name!r}: name it 'features', the name the endpoint's "
+                "requests use.")
     if isinstance(session.get_inputs()[0].shape[0], int):
         return "the batch dimension is fixed: export with a dynamic batch (dynamic_shapes, input_signature [None, 13])."
     probs = _probabilities(path, X_test)
@@ -80,10 +83,21 @@ def _check_nodes(answer: Any, *, onnx_path: Any) -> str | None:
 
 @exercise("50.5", "make a smaller or faster copy (quantized or optimized) that keeps the labels; answer its path")
 def _check_optimized(answer: Any, *, onnx_path: Any, X_test: np.ndarray) -> str | None:
-    path = Path(answer)
-    if not path.is_file() or path.resolve() == Path(onnx_path).resolve():
-        return "answer the path of a new file, not the original export."
-    agree = float((_probabilities(path, X_test).argmax(1) == _probabilities(onnx_path, X_test).argmax(1)).mean())
+    import onnx
+
+    from exercises import answer_file
+
+    hint = answer_file(answer, not_one_of=onnx_path)
+    if hint:
+        return hint.replace("make a new file as the task asks", "answer the path of a new file, not the original export")
+    mine = onnx.load(str(answer), load_external_data=False)
+    theirs = onnx.load(str(onnx_path), load_external_data=False)
+    ops = sorted(n.op_type for n in mine.graph.node)
+    if ops == sorted(n.op_type for n in theirs.graph.node) and Path(answer).stat().st_size >= Path(onnx_path).stat().st_size:
+        return ("the new file has the same operators as the original and is not smaller: quantize a network "
+                "(quantize_dynamic), or shrink the graph itself (for scikit-learn, fold the scaler into the "
+                "coefficients); ONNX Runtime's optimizer finds nothing to fuse in ai.onnx.ml operators.")
+    agree = float((_probabilities(answer, X_test).argmax(1) == _probabilities(onnx_path, X_test).argmax(1)).mean())
     if agree < 0.95:
         return f"only {agree:.0%} of the labels agree with the original: quantize fewer operators, or optimize instead."
     return None
@@ -93,9 +107,15 @@ def _check_optimized(answer: Any, *, onnx_path: Any, X_test: np.ndarray) -> str 
 def _check_reply(answer: Any, *, onnx_path: Any, X_test: np.ndarray) -> str | None:
     if not isinstance(answer, dict) or "predictions" not in answer:
         return "answer the parsed JSON body of the endpoint's reply (a dict with 'predictions')."
-    expected = _probabilities(onnx_path, X_test[:5]).argmax(1).tolist()
-    if list(answer["predictions"]) != expected:
+    probabilities = _probabilities(onnx_path, X_test[:5])
+    if list(answer["predictions"]) != probabilities.argmax(1).tolist():
         return "the predictions are not the model's for the first five test rows: post X_test[:5], as a list of lists."
+    labels, given = answer.get("labels"), answer.get("probabilities")
+    if not isinstance(labels, list) or len(labels) != 5 or not all(isinstance(v, str) for v in labels) or given is None:
+        return ("answer the whole body deploy/score.py sent (its 'labels' and 'probabilities' too), not predictions "
+                "you computed: reply = endpoint.post(...).body.")
+    if np.asarray(given, dtype=np.float64).shape != probabilities.shape or not np.allclose(given, probabilities, atol=1e-4):
+        return "the 'probabilities' are not the model's for these rows: answer the endpoint's reply, unchanged."
     return None
 
 

@@ -146,9 +146,9 @@ async function info() {
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     threadsRequested: threads,
     sharedArrayBuffer: typeof SharedArrayBuffer !== "undefined",
-    // onnxruntime-web runs one thread, with a console warning, where SharedArrayBuffer is unavailable
-    threadsEffective: threads > 1 && !(globalThis.crossOriginIsolated && typeof SharedArrayBuffer !== "undefined")
-      ? 1 : threads,
+    // The runtime's own count, read after the first session started the wasm runtime (null before): where
+    // SharedArrayBuffer is unavailable, onnxruntime-web warns on the console and sets env.wasm.numThreads to 1.
+    threadsUsed: sessions.size ? ort.env.wasm.numThreads : null,
     hardwareConcurrency: navigator.hardwareConcurrency,
     navigatorGpu: Boolean(navigator.gpu),
     webgpuAdapter: Boolean(adapter),
@@ -219,6 +219,6 @@ function showError(err) { $("status").textContent = `Error: ${err.message ?? err
 clearPad();
 const about = await info();
 $("status").textContent = `onnxruntime-web ${about.version} (${about.bundle}), providers ${providers.join(", ")}, ` +
-  `${about.threadsEffective} wasm thread(s) of ${threads} asked for, cross-origin isolated: ${about.crossOriginIsolated}, ` +
+  `${threads} wasm thread(s) asked for, cross-origin isolated: ${about.crossOriginIsolated}, ` +
   `WebGPU adapter: ${about.webgpuAdapter ? "yes" : "none"}.`;
 window.workbook.ready = true;

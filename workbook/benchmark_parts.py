@@ -103,8 +103,8 @@ def bench_sweep(quick: bool = False, threads: Sequence[int] = (1, 2), int8: str 
 
 def readme_block(results: Mapping[str, Any], plots: Mapping[str, str] | None = None) -> str:
     """The README's benchmark section: a load warning when the machine was busy, the tables, the plots."""
-    from workbook.benchmark import readme_markdown
     from helpers.report import Table
+    from workbook.benchmark import readme_markdown
 
     label = results["label"]
     loads = [x[0] for x in (label.get("load_average_start"), label.get("load_average")) if x]

@@ -52,9 +52,11 @@ threading.Thread(target=my_server.serve_forever, daemon=True).start()  # runs un
 answer_42_3 = f"http://127.0.0.1:{my_server.server_address[1]}/"
 
 # %% 42.4
-answer_42_4 = out / "digits_cnn_exercise.onnx"
-onnx.save(onnx.load(cnn_path), answer_42_4, save_as_external_data=True, location=answer_42_4.name + ".data")
-print("without externalData:", try_page(f"/x/{answer_42_4.name}")[:160])
+answer_42_4 = out / "digits_cnn_big_external.onnx"
+onnx.save(onnx.load(cnn_path), answer_42_4, save_as_external_data=True, location=answer_42_4.name + ".data",
+          size_threshold=16 * 1024)  # only tensors of 16 KB and more move; onnx.save's default threshold is 1 KB
+stored = onnx.load(answer_42_4, load_external_data=False).graph.initializer
+print("in the .data file:", [t.name for t in stored if t.data_location == onnx.TensorProto.EXTERNAL])
 print("with externalData:", try_page(f"/x/{answer_42_4.name}", externalData=[
     {"path": answer_42_4.name + ".data", "data": f"/x/{answer_42_4.name}.data"}]))
 

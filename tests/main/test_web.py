@@ -179,12 +179,15 @@ def test_the_page_runs_a_model_in_headless_chromium_only_when_isolated_with_thre
     plain = web.serve_web({"m.onnx": path}, isolated=False)
     with web.PageDriver() as browser:
         page = browser.open(isolated.url + "?threads=2")
-        info = page.call("info")
-        assert info["crossOriginIsolated"] and info["threadsEffective"] == 2
+        assert page.call("info")["threadsUsed"] is None, "no session yet: the runtime has not started"
         got = page.call("run", "/models/m.onnx", wire)
+        info = page.call("info")
+        assert info["crossOriginIsolated"] and info["threadsUsed"] == 2
         for name, value in outputs.items():
             np.testing.assert_allclose(web.from_wire(got[name]), value, rtol=1e-5, atol=1e-6)
         with pytest.raises(RuntimeError, match="no such file|failed|404|Can't create"):
             page.call("session", "/models/missing.onnx")
-        assert browser.open(plain.url + "?threads=2").call("info")["threadsEffective"] == 1
+        plain_page = browser.open(plain.url + "?threads=2")
+        plain_page.call("session", "/models/m.onnx")
+        assert plain_page.call("info")["threadsUsed"] == 1
         assert browser.blocked == []

@@ -16,7 +16,8 @@ def _batch_scoring_spark(results, records):
     assert sorted(results["digits_errors"].values()) == ["NaN or infinite pixel"] * 2 + ["expected 64 pixels, got 60"] * 2
     # one ONNX Runtime session per Python worker: no more worker processes than task slots
     assert 1 <= results["digits_worker_processes"] <= results["cores"]
-    assert verdicts(records) == {"digits_cnn (Spark vs 1 process)": "pass", "minilm (Spark vs 1 process)": "pass"}
+    assert verdicts(records) == {"digits_cnn (Spark vs 1 process)": "pass", "minilm (Spark vs 1 process)": "pass",
+                                 "digits_cnn (predict_batch_udf vs 1 process)": "pass"}
     runners = {r["runner"] for r in results["rates"]}
     assert results["master"] in {r.split(",")[0] for r in runners}
     if not results["quick"]:  # quick mode leaves local[1] to the parameter run (metadata workbook.tries: master="local[1]")

@@ -1,4 +1,4 @@
-"""The checks of notebook 42's exercises (exercises/) refuse wrong answers, with a hint."""
+"""The checks of notebooks/42_deploy_browser_node.ipynb's exercises refuse the shortcuts."""
 
 from __future__ import annotations
 
@@ -112,44 +112,130 @@ def test_42_2_an_upside_down_ratio_is_named(encoders, tmp_path):
     assert not feedback and "upside down" in feedback.message
 
 
-def test_42_3_the_two_headers_on_a_server_of_ones_own(tmp_path):
+def _refused(exercise_id, answer, hint, **context):
+    feedback = exercises.check(exercise_id, answer, **context)
+    assert not feedback and hint in feedback.message, feedback.message
+
+
+class _OwnServer:
+    """A server of the reader's own: Python's http.server, with or without the two headers, on 127.0.0.1."""
+
+    def __init__(self, folder, headers: bool = True, only_on_the_page: bool = False):
+        import functools
+        import http.server
+        import threading
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def end_headers(self):
+                if headers and (not only_on_the_page or self.path in ("/", "/index.html")):
+                    self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+                    self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+                super().end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_42_3_accepts_a_server_of_ones_own_with_the_two_headers():
+    with _OwnServer(web.web_dir()) as own:
+        assert exercises.check("42.3", own.url, notebook_urls=[])
+
+
+def test_42_3_refuses_the_notebooks_isolated_server():
+    with web.StaticServer({"/": web.web_dir()}, isolated=True) as isolated:
+        _refused("42.3", isolated.url, "a server the workbook started", notebook_urls=[isolated.url])
+
+
+def test_42_3_refuses_a_second_server_started_with_the_workbooks_helper():
+    with web.StaticServer({"/": web.web_dir()}, isolated=True) as again:  # not passed as the notebook's: still refused
+        _refused("42.3", again.url, "a server the workbook started", notebook_urls=[])
+
+
+def test_42_3_refuses_a_server_without_the_headers_or_with_them_on_the_page_only():
+    with _OwnServer(web.web_dir(), headers=False) as plain, _OwnServer(web.web_dir(), only_on_the_page=True) as page_only:
+        _refused("42.3", plain.url, "Cross-Origin-Opener-Policy", notebook_urls=[])
+        _refused("42.3", page_only.url, "reply to app.js lacks", notebook_urls=[])
+
+
+def test_42_3_refuses_another_page_a_remote_url_and_a_stopped_server(tmp_path):
     (tmp_path / "index.html").write_text("<p>another page</p>")
-    with web.StaticServer({"/": web.web_dir()}, isolated=True) as isolated, \
-            web.StaticServer({"/": web.web_dir()}, isolated=False) as plain, \
-            web.StaticServer({"/": tmp_path}, isolated=True) as other:
-        assert exercises.check("42.3", isolated.url)
-        wrong = {
-            "Cross-Origin-Opener-Policy": exercises.check("42.3", plain.url),
-            "does not serve the workbook's page": exercises.check("42.3", other.url),
-            "127.0.0.1 only": exercises.check("42.3", "http://example.com/"),
-        }
-        port = other.port
-    wrong["could not open"] = exercises.check("42.3", f"http://127.0.0.1:{port}/")  # stopped: nothing listens
-    for hint, feedback in wrong.items():
-        assert not feedback and hint in feedback.message, (hint, feedback.message)
+    with _OwnServer(tmp_path) as other:
+        _refused("42.3", other.url, "does not serve the workbook's page", notebook_urls=[])
+        url = other.url
+    _refused("42.3", url, "could not open", notebook_urls=[])  # stopped: nothing listens
+    _refused("42.3", "http://example.com/", "127.0.0.1 only", notebook_urls=[])
 
 
-def test_42_4_weights_in_external_data(digits_model, tmp_path):
-    graph, model = digits_model
-    X = np.random.default_rng(0).random((4, 1, 8, 8), dtype=np.float32)
-    external = _save(graph, tmp_path / "ext.onnx", save_as_external_data=True, location="ext.onnx.data",
-                     size_threshold=0)
-    assert exercises.check("42.4", external, reference=model, X=X)
-    other = onnx.load(model)
-    other.graph.initializer[0].CopyFrom(numpy_helper.from_array(np.ones((64, 10), np.float32), "w"))
-    onnx.save(other, str(tmp_path / "other.onnx"), save_as_external_data=True, location="other.onnx.data",
-              size_threshold=0)
-    moved = _save(graph, tmp_path / "moved.onnx", save_as_external_data=True, location="moved.onnx.data",
-                  size_threshold=0)
+@pytest.fixture(scope="module")
+def cnn_like(tmp_path_factory):
+    """A digits-shaped model with a 32 KB, a 4 KB and a 40-byte initializer (sizes either side of 1 and 16 KB)."""
+    rng = np.random.default_rng(0)
+    w1 = rng.normal(size=(64, 128)).astype(np.float32)  # 32 KB
+    w2 = rng.normal(size=(128, 8)).astype(np.float32)  # 4 KB
+    b = rng.normal(size=(10,)).astype(np.float32)  # 40 bytes
+    w3 = rng.normal(size=(8, 10)).astype(np.float32)  # 320 bytes
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["image"], ["flat"]), helper.make_node("MatMul", ["flat", "w1"], ["h1"]),
+         helper.make_node("MatMul", ["h1", "w2"], ["h2"]), helper.make_node("Gemm", ["h2", "w3", "b"], ["logits"])],
+        "cnn", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(w3, "w3"),
+         numpy_helper.from_array(b, "b")])
+    folder = tmp_path_factory.mktemp("cnn")
+    return graph, _save(graph, folder / "cnn.onnx"), np.random.default_rng(1).random((4, 1, 8, 8), dtype=np.float32)
+
+
+def _external(graph, folder, name, threshold):
+    return _save(graph, folder / name, save_as_external_data=True, location=name + ".data", size_threshold=threshold)
+
+
+def test_42_4_accepts_only_the_big_tensors_moved_out(cnn_like, tmp_path):
+    graph, model, X = cnn_like
+    assert exercises.check("42.4", _external(graph, tmp_path, "big.onnx", 16384), reference=model, X=X, notebook_file=[])
+
+
+def test_42_4_refuses_the_notebooks_file_and_a_copy_of_it(cnn_like, tmp_path):
+    graph, model, X = cnn_like
+    notebook_file = _external(graph, tmp_path, "nb.onnx", 16384)
+    _refused("42.4", notebook_file, "notebook's own", reference=model, X=X, notebook_file=notebook_file)
+    (tmp_path / "copy.onnx").write_bytes((tmp_path / "nb.onnx").read_bytes())
+    _refused("42.4", tmp_path / "copy.onnx", "notebook's own", reference=model, X=X, notebook_file=notebook_file)
+
+
+def test_42_4_refuses_what_the_notebook_did_the_default_1_kb_threshold(cnn_like, tmp_path):
+    graph, model, X = cnn_like
+    _refused("42.4", _external(graph, tmp_path, "default.onnx", 1024), "small ones too", reference=model, X=X,
+             notebook_file=[])
+
+
+def test_42_4_refuses_every_tensor_moved_and_none_moved(cnn_like, tmp_path):
+    graph, model, X = cnn_like
+    _refused("42.4", _external(graph, tmp_path, "all.onnx", 0), "small ones too", reference=model, X=X, notebook_file=[])
+    _refused("42.4", model, "every weight is inside", reference=model, X=X, notebook_file=[])
+
+
+def test_42_4_refuses_a_missing_data_file_another_model_and_no_file(cnn_like, tmp_path):
+    graph, model, X = cnn_like
+    moved = _external(graph, tmp_path, "moved.onnx", 16384)
     (tmp_path / "moved.onnx.data").unlink()
-    wrong = {
-        "every weight is inside": exercises.check("42.4", model, reference=model, X=X),
-        "not beside the model": exercises.check("42.4", moved, reference=model, X=X),
-        "does not compute": exercises.check("42.4", tmp_path / "other.onnx", reference=model, X=X),
-        "is not an .onnx file": exercises.check("42.4", tmp_path / "none.onnx", reference=model, X=X),
-    }
-    for hint, feedback in wrong.items():
-        assert not feedback and hint in feedback.message, (hint, feedback.message)
+    _refused("42.4", moved, "not beside the model", reference=model, X=X, notebook_file=[])
+    other = onnx.load(model)
+    other.graph.initializer[0].CopyFrom(numpy_helper.from_array(np.ones((64, 128), np.float32), "w1"))
+    onnx.save(other, str(tmp_path / "other.onnx"), save_as_external_data=True, location="other.onnx.data",
+              size_threshold=16384)
+    _refused("42.4", tmp_path / "other.onnx", "does not compute", reference=model, X=X, notebook_file=[])
+    _refused("42.4", tmp_path / "none.onnx", "answer the path", reference=model, X=X, notebook_file=[])
 
 
 def test_42_5_ort_file_and_its_kernels(encoders, digits_model, tmp_path):
