@@ -44,8 +44,10 @@ def onnx_summary(path: Any) -> dict[str, Any]:
 
     For the mlnet kernel (no ``onnx`` package); reads ModelProto fields 1, 7, 8 and GraphProto 1, 11, 12.
 
-    >>> onnx_summary("churn_fasttree.onnx")["opsets"]  # doctest: +SKIP
-    {'ai.onnx.ml': 2, '': 11}
+    Example::
+
+        onnx_summary("churn_fasttree.onnx")["opsets"]
+        # {'ai.onnx.ml': 2, '': 11}
     """
     data = Path(path).read_bytes()
     summary: dict[str, Any] = {"ir_version": None, "opsets": {}, "ops": [], "inputs": [], "outputs": []}

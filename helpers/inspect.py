@@ -2,8 +2,10 @@
 
 Introduced in notebooks/01_onnx_basics.ipynb.
 
->>> from helpers.inspect import summarize_model   # doctest: +SKIP
->>> summarize_model("build/models/basics/linear.onnx")   # doctest: +SKIP
+Example::
+
+    from helpers.inspect import summarize_model
+    summarize_model("build/models/basics/linear.onnx")
 """
 
 from __future__ import annotations

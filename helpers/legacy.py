@@ -132,9 +132,11 @@ def write_export_manifest(
 
     Returns the manifest's path. Raises ``FileNotFoundError`` if a listed model file is missing.
 
-    >>> write_export_manifest(export_dir("chainer"), framework="chainer", framework_version="7.8.1",
-    ...     models=[ExportedModel("digits_cnn_opset11.onnx", 11, "onnx_chainer", "7.8.1")],
-    ...     inputs={"image": X}, outputs={"logits": y})   # doctest: +SKIP
+    Example::
+
+        write_export_manifest(export_dir("chainer"), framework="chainer", framework_version="7.8.1",
+            models=[ExportedModel("digits_cnn_opset11.onnx", 11, "onnx_chainer", "7.8.1")],
+            inputs={"image": X}, outputs={"logits": y})
     """
     folder = Path(folder)
     if not models:

@@ -122,9 +122,11 @@ def make_session(
 class Session:
     """An ``InferenceSession`` that checks inputs first and returns outputs by name.
 
-    >>> s = Session("model.onnx")                       # doctest: +SKIP
-    >>> s.run({"image": x})["logits"].shape             # doctest: +SKIP
-    (1, 10)
+    Example::
+
+        s = Session("model.onnx")
+        s.run({"image": x})["logits"].shape
+        # (1, 10)
     """
 
     def __init__(self, model: Any, **options: Any) -> None:

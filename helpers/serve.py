@@ -18,10 +18,12 @@ worker timeout (300 s); two such sockets starve a two-worker endpoint. The serve
 requests on an event loop and hands the Flask app only a complete body, so stalled clients cost a socket,
 not a worker (measured in README, "Slow clients"; ``workbook.slow_clients`` measures it).
 
->>> from helpers.serve import LocalEndpoint                                  # doctest: +SKIP
->>> with LocalEndpoint("deploy/score.py", "build/models/endpoint") as ep:   # doctest: +SKIP
-...     ep.post({"inputs": {"image": [[[[0.0] * 8] * 8]]}}).status
-200
+Example::
+
+    from helpers.serve import LocalEndpoint
+    with LocalEndpoint("deploy/score.py", "build/models/endpoint") as ep:
+        ep.post({"inputs": {"image": [[[[0.0] * 8] * 8]]}}).status
+    # 200
 """
 
 from __future__ import annotations
@@ -170,8 +172,10 @@ class LocalEndpoint:
         checks it because the local server checks none; Azure's endpoint checks its own keys). Default: a
         random key; ``""`` turns the check off. :meth:`request` sends it.
 
-    >>> ep = LocalEndpoint("deploy/score.py", "build/models/endpoint", workers=2)   # doctest: +SKIP
-    >>> ep.start(); ep.post({"inputs": {...}}); ep.stop()                         # doctest: +SKIP
+    Example::
+
+        ep = LocalEndpoint("deploy/score.py", "build/models/endpoint", workers=2)
+        ep.start(); ep.post({"inputs": {...}}); ep.stop()
     """
 
     def __init__(

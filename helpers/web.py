@@ -13,11 +13,13 @@ Three life cycles a reader would not write in their own notebook, and the wire f
 Tensors travel as ``{"type", "dims", "data"}`` (:func:`to_wire`, :func:`from_wire`); float32 values
 survive the trip exactly. Introduced in notebooks/42_deploy_browser_node.ipynb.
 
->>> from helpers import web                                                    # doctest: +SKIP
->>> with web.serve_web({"digits_cnn.onnx": "build/models/shared/digits_cnn.onnx"}) as server:  # doctest: +SKIP
-...     with web.PageDriver() as browser:
-...         page = browser.open(server.url + "?threads=1")
-...         out = page.call("run", "/models/digits_cnn.onnx", {"image": web.to_wire(x)})
+Example::
+
+    from helpers import web
+    with web.serve_web({"digits_cnn.onnx": "build/models/shared/digits_cnn.onnx"}) as server:
+        with web.PageDriver() as browser:
+            page = browser.open(server.url + "?threads=1")
+            out = page.call("run", "/models/digits_cnn.onnx", {"image": web.to_wire(x)})
 """
 
 from __future__ import annotations
@@ -92,8 +94,10 @@ def node_modules_dir() -> Path:
 def check_node_modules(*packages: str) -> Path:
     """Raise :class:`NodeUnavailableError` (with the command that fixes it) unless ``packages`` are installed.
 
-    >>> check_node_modules("onnxruntime-web")   # doctest: +SKIP
-    PosixPath('.../web/node_modules')
+    Example::
+
+        check_node_modules("onnxruntime-web")
+        # PosixPath('.../web/node_modules')
     """
     modules = node_modules_dir()
     missing = [p for p in packages or ("onnxruntime-web", "onnxruntime-node") if not (modules / p / "package.json").exists()]
@@ -147,8 +151,10 @@ class StaticServer:
     isolated: send the COOP/COEP headers (:data:`ISOLATION_HEADERS`) with every response.
     port: a fixed port, or 0 for a free one (the default: other servers run on this machine too).
 
-    >>> with StaticServer({"/": "web"}) as server:   # doctest: +SKIP
-    ...     print(server.url)                          # http://127.0.0.1:40731/
+    Example::
+
+        with StaticServer({"/": "web"}) as server:
+            print(server.url)                          # http://127.0.0.1:40731/
     """
 
     mounts: Mapping[str, str | os.PathLike[str]]
@@ -356,9 +362,11 @@ class PageDriver:
     (:data:`helpers.visualize.CHROMIUM_ARGS`: headless, no GPU). Requests to anything but 127.0.0.1
     are blocked, so a page that reaches for a CDN fails here instead of working by accident.
 
-    >>> with PageDriver() as browser:                           # doctest: +SKIP
-    ...     page = browser.open("http://127.0.0.1:40731/")
-    ...     page.call("info")
+    Example::
+
+        with PageDriver() as browser:
+            page = browser.open("http://127.0.0.1:40731/")
+            page.call("info")
     """
 
     def __init__(self, chromium: str | None = None) -> None:
@@ -454,7 +462,9 @@ def run_node(jobs: Sequence[Mapping[str, Any]], *, script: str | os.PathLike[str
         ``outputs`` (wire tensors), ``times_ms`` (when ``repeat`` > 0), or ``error`` (the runtime's
         message: one job failing does not stop the others).
 
-    >>> run_node([{"model": "cnn.onnx", "feeds": {"image": to_wire(x)}}])[0]["outputs"]   # doctest: +SKIP
+    Example::
+
+        run_node([{"model": "cnn.onnx", "feeds": {"image": to_wire(x)}}])[0]["outputs"]
     """
     node = find_node()
     if node is None:

@@ -6,9 +6,11 @@ gunicorn's stock ``sync`` workers (what ``azmlinfsrv`` runs) that is a whole wor
 gets meanwhile; :data:`helpers.serve.WORKER_CLASSES` holds the configurations compared in the README
 ("Slow clients").
 
->>> from helpers.serve import LocalEndpoint                          # doctest: +SKIP
->>> with LocalEndpoint("deploy/score.py", "build/models/endpoint") as ep:   # doctest: +SKIP
-...     stalled_p99(ep, {"inputs": {...}}, stalled=50)["p99_ms"]
+Example::
+
+    from helpers.serve import LocalEndpoint
+    with LocalEndpoint("deploy/score.py", "build/models/endpoint") as ep:
+        stalled_p99(ep, {"inputs": {...}}, stalled=50)["p99_ms"]
 """
 
 from __future__ import annotations
