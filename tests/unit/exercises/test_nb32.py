@@ -122,7 +122,7 @@ def test_32_2_refuses_timings_of_no_ops(encoders):
 
 
 def test_32_2_refuses_the_timing_of_other_feeds_than_the_answered_ones(encoders):
-    long = token_feeds(64, 32)  # 64 sentences timed, one answered: the times are far slower than the answered feeds'
+    long = token_feeds(4096, 32)  # 4,096 sentences timed, one answered: far beyond the check's 100x slack, even under load
     times = _short_times(encoders, long)
     _refused("32.2", {"feeds": token_feeds(1, 32), "times": times}, "far slower",
              fp32=encoders["fp32"], int8=encoders["dynamic"])
