@@ -50,7 +50,7 @@ REQUIRED_CALLS: dict[str, list[str]] = {
         r"convert_onnx_models_to_ort", r"subprocess\.run\(\[\"node\"",
     ],
     "45_batch_scoring_spark": [
-        r"mapInPandas\(", r"addFile\(", r"SparkFiles\.get\(", r"maxRecordsPerBatch", r"BatchEndpoint\(",
+        r"mapInPandas\(", r"addFile\(", r"addPyFile\(", r"SparkFiles\.get\(", r"maxRecordsPerBatch", r"BatchEndpoint\(",
         r"ModelBatchDeployment\(", r"ModelBatchDeploymentSettings\(",
     ],
     "41_deploy_azureml": [
