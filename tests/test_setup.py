@@ -7,7 +7,6 @@ file at all (PIP_CONFIG_FILE=/dev/null, as on an ordinary machine) and a fake lo
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -188,36 +187,55 @@ def test_sync_removes_packages_the_lock_dropped_and_keeps_the_rest(tmp_path):
     assert "pip -m pip uninstall -q -y old-package old-thing" in log.read_text().splitlines()
 
 
-def test_lock_sh_can_write_hashes():
+def _lock_entries(kernel: str, text: str | None = None) -> dict[str, list[str]]:
+    """``{name==version: [sha256, ...]}`` of a lock file written by uv (scripts/lock.sh), or of ``text``."""
+    entries: dict[str, list[str]] = {}
+    current = None
+    text = (ROOT / "requirements" / f"{kernel}.lock.txt").read_text() if text is None else text
+    for line in text.splitlines():
+        if line and line[0].isalnum():
+            current = line.split()[0]
+            entries[current] = []
+        elif line.strip().startswith("--hash=sha256:") and current:
+            entries[current].append(line.strip().split(":", 1)[1].rstrip(" \\"))
+    return entries
+
+
+@pytest.mark.parametrize("kernel", ["main", "legacy", "mlnet"])
+def test_every_kernels_lock_pins_each_package_with_hashes(kernel):
+    entries = _lock_entries(kernel)
+    assert len(entries) > 20 and all("==" in pin for pin in entries), kernel
+    unhashed = [pin for pin, hashes in entries.items() if not hashes]
+    assert unhashed == [], f"{kernel}.lock.txt: pins without a hash: {unhashed}"
+    assert all(len(h) == 64 for hashes in entries.values() for h in hashes)
+
+
+def test_the_lock_reader_sees_a_pin_without_hash():
+    text = "a==1 \\\n    --hash=sha256:" + "0" * 64 + "\n    # via b\nb==2\n"
+    assert _lock_entries("", text) == {"a==1": ["0" * 64], "b==2": []}
+
+
+def test_the_main_lock_hashes_the_cpu_torch_and_keeps_the_top_level_pins():
+    entries = _lock_entries("main")
+    assert [p for p in entries if p.startswith("torch==")] == ["torch==2.13.0+cpu"]
+    pins = [ln.split("#")[0].strip() for ln in (ROOT / "requirements" / "main.txt").read_text().splitlines()]
+    wanted = {p.lower().replace("_", "-") for p in pins if "==" in p and not p.startswith("torch==")}
+    assert wanted <= {p.lower().replace("_", "-") for p in entries}, wanted - set(entries)
+
+
+def test_lock_sh_locks_every_kernel_with_uv_for_its_own_python():
     text = (ROOT / "scripts" / "lock.sh").read_text()
-    assert "--hashes" in text and "lock_hashes.py" in text
+    assert "pip compile" in text and "--generate-hashes" in text and "--python-platform" in text
+    for kernel, version in (("main", "3.11"), ("legacy", "3.11"), ("mlnet", "3.8")):
+        block = text.split(f"      {kernel})", 1)[1].split(";;", 1)[0]
+        assert f"--python-version {version}" in block, block
 
 
 def test_the_setup_scripts_docstring_examples_hold():
     import doctest
 
-    import lock_hashes
-
-    for module in (torch_index, lock_hashes):
-        failed, tried = doctest.testmod(module)
-        assert tried > 0 and failed == 0, module.__name__
-
-
-def test_a_hashed_lock_refuses_a_pin_without_any_hash_and_keeps_only_installable_files(tmp_path):
-    import lock_hashes
-
-    files = {"a-1-cp311-cp311-manylinux_2_17_x86_64.whl": "11", "a-1-cp311-cp311-macosx_11_0_arm64.whl": "22",
-             "a-1.tar.gz": "33", "a-2.tar.gz": "44"}
-    text = lock_hashes.hashed_lock([("a", "1")], lambda n, v: (files, ""))
-    assert text.split() == ["a==1", "\\", "--hash=sha256:11", "\\", "--hash=sha256:33"]
-    with pytest.raises(SystemExit, match="No hash found for b==1"):
-        lock_hashes.hashed_lock([("b", "1")], lambda n, v: ({}, ""))
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    (wheels / WHEEL.format("+cpu")).write_bytes(b"wheel")
-    found = lock_hashes.local_files([wheels], "torch", "2.13.0+cpu")
-    assert list(found.values()) == [hashlib.sha256(b"wheel").hexdigest()]
-    assert lock_hashes.local_files([wheels], "torch", "2.13.0") == {}
+    failed, tried = doctest.testmod(torch_index)
+    assert tried > 0 and failed == 0
 
 
 def test_a_whole_setup_run_with_a_fake_pip_builds_both_kernels_then_only_checks(tmp_path):
@@ -235,10 +253,9 @@ def test_a_whole_setup_run_with_a_fake_pip_builds_both_kernels_then_only_checks(
     calls = log.read_text()
     for kernel in ("main", "legacy"):
         lock = ROOT / "requirements" / f"{kernel}.lock.txt"
-        if "--hash=" in lock.read_text():  # a hashed lock is installed exactly (the legacy kernel's)
-            assert f"--require-hashes --no-deps --no-build-isolation -r requirements/{kernel}.lock.txt" in calls, calls
-        else:
-            assert f"-r requirements/{kernel}.txt -c requirements/{kernel}.lock.txt" in calls
+        assert "--hash=" in lock.read_text()  # every lock is hashed: installed exactly, nothing resolved
+        extra = " --no-build-isolation" if kernel == "legacy" else ""
+        assert f"--require-hashes --no-deps{extra} -r requirements/{kernel}.lock.txt" in calls, calls
         assert (venvs / "main" / "share" / "jupyter" / "kernels" / f"onnx-workbook-{kernel}" / "kernel.json").exists()
     assert "removing packages no longer in main.lock.txt: old-package old-thing" in first.stdout
     assert "warning: no Python 3.8 found for the mlnet kernel" in first.stdout and "pyenv install 3.8" in first.stdout
