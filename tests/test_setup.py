@@ -262,3 +262,49 @@ def test_a_whole_setup_run_with_a_fake_pip_builds_both_kernels_then_only_checks(
     assert not (venvs / "mlnet").exists(), "without Python 3.8 the other kernels install and mlnet is left out"
     again = subprocess.run(["bash", str(SETUP)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stdout.count("kernel: up to date") == 2, again.stdout + again.stderr
+
+
+def _local_torch_wheel() -> Path | None:
+    """This machine's local +cpu torch wheel (pip's find-links folder), if there is one."""
+    out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, timeout=60).stdout
+    folders = [ln.split("=", 1)[1].strip("'\" ") for ln in out.splitlines() if "find-links=" in ln]
+    folders += os.environ.get("PIP_FIND_LINKS", "").split()
+    for folder in folders:
+        wheel = Path(folder.removeprefix("file://")) / WHEEL.format("+cpu")
+        if wheel.is_file():
+            return wheel
+    return None
+
+
+def _install_locked_torch(tmp_path: Path, folder: Path) -> subprocess.CompletedProcess:
+    """pip with no config file and no index, torch only from ``folder`` (standing in for PyTorch's CPU index),
+    resolving the main lock's hashed torch line as setup would (--require-hashes --no-deps)."""
+    text = (ROOT / "requirements" / "main.lock.txt").read_text()
+    start = text.index("\ntorch==") + 1
+    line = text[start:].split("\n    #", 1)[0]  # the pin and its hashes, up to uv's "# via" comment
+    req = tmp_path / "torch.lock.txt"
+    req.write_text(line + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env |= {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(folder),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--require-hashes", "--no-deps",
+                           "--ignore-installed", "-r", str(req)], env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_the_hashed_cpu_torch_installs_under_a_plain_pip_from_a_folder_of_that_wheel(tmp_path):
+    wheel = _local_torch_wheel()
+    if wheel is None:
+        pytest.skip("no local +cpu torch wheel on this machine")
+    folder = tmp_path / "cpu-index"
+    folder.mkdir()
+    (folder / wheel.name).symlink_to(wheel)
+    out = _install_locked_torch(tmp_path, folder)
+    assert out.returncode == 0 and "Would install torch-2.13.0+cpu" in out.stdout, out.stdout + out.stderr
+
+
+def test_other_bytes_under_the_torch_wheels_name_are_refused(tmp_path):
+    folder = tmp_path / "cpu-index"
+    folder.mkdir()
+    (folder / WHEEL.format("+cpu")).write_bytes(b"not the wheel PyTorch publishes")
+    out = _install_locked_torch(tmp_path, folder)
+    assert out.returncode != 0 and "DO NOT MATCH THE HASHES" in out.stderr, out.stdout + out.stderr
