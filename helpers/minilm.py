@@ -88,7 +88,7 @@ def verify_minilm_files(expected: Mapping[str, str] = EXPECTED_SHA256) -> dict[s
 
     Returns ``{file: {"path", "bytes", "sha256", "ok"}}`` (all ok) so a notebook can show the table.
     """
-    from helpers.fetch import sha256_of
+    import hashlib
 
     folder = minilm_dir()
     report, bad = {}, []
@@ -97,7 +97,8 @@ def verify_minilm_files(expected: Mapping[str, str] = EXPECTED_SHA256) -> dict[s
         if not path.exists():
             bad.append(f"{name}: missing")
             continue
-        got = sha256_of(path)
+        with open(path, "rb") as f:
+            got = hashlib.file_digest(f, "sha256").hexdigest()
         report[name] = {"path": str(path), "bytes": path.stat().st_size, "sha256": got, "ok": got == want}
         if got != want:
             bad.append(f"{name}: sha256 {got}, expected {want}")

@@ -3,8 +3,9 @@
 What a reader would not write in their own project: the environment Spark's Python workers need
 (``PYSPARK_PYTHON``), small-memory session defaults for a shared laptop-sized machine, a real
 standalone cluster (one master and N workers on 127.0.0.1, free ports, bounded life, clean stop, no
-Java process left behind), a process-wide ONNX Runtime session cache for Python workers, a check
-that every input row has exactly one output row, and timing in rows per second. Introduced in
+Java process left behind, a worker killed on purpose), a Python for the workers that cannot import this
+repository (as on a real cluster), a check that every input row has exactly one output row, and timing
+in rows per second. What the workers themselves need ships with the job: deploy/spark_scoring.py. Introduced in
 notebooks/45_batch_scoring_spark.ipynb; ``make spark-benchmark`` (workbook.spark_benchmark) measures it.
 
 >>> from helpers import spark as sh                          # doctest: +SKIP
@@ -46,8 +47,7 @@ __all__ = [
     "stop_session",
     "tagged_processes",
     "StandaloneCluster",
-    "worker_session",
-    "session_count",
+    "python_without_repository",
     "account_rows",
     "Rate",
     "time_rows",
@@ -100,30 +100,33 @@ def check_java() -> str:
     return java
 
 
-def configure_environment(tag: str | None = None) -> str:
+def configure_environment(tag: str | None = None, worker_python: str | None = None) -> str:
     """Point Spark's Python workers at this interpreter and tag every process Spark starts; returns the tag.
 
     Sets ``PYSPARK_PYTHON`` and ``PYSPARK_DRIVER_PYTHON`` to ``sys.executable`` (otherwise workers start
     the system Python, which lacks onnxruntime and pandas), ``SPARK_LOCAL_IP`` to 127.0.0.1, and
     :data:`TAG_ENV`. Call it before the first ``SparkSession`` of the process.
+    worker_python: another interpreter for the Python workers (``PYSPARK_PYTHON``), e.g.
+    :func:`python_without_repository`.
     """
     check_java()
     tag = tag or os.environ.get(TAG_ENV) or f"spark-{uuid.uuid4().hex[:12]}"
-    os.environ.update({"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
+    os.environ.update({"PYSPARK_PYTHON": worker_python or sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
                        "SPARK_LOCAL_IP": "127.0.0.1", TAG_ENV: tag})
     return tag
 
 
 def spark_session(master: str = "local[2]", app_name: str = "onnx-workbook", arrow_batch: int | None = None,
-                  conf: Mapping[str, Any] | None = None) -> Any:
+                  conf: Mapping[str, Any] | None = None, worker_python: str | None = None) -> Any:
     """A ``SparkSession`` on ``master`` with :data:`DEFAULT_CONF`, plus ``conf`` (wins).
 
     master: ``local[N]`` (N task slots in this process) or ``spark://host:port`` (a standalone cluster).
     arrow_batch: ``spark.sql.execution.arrow.maxRecordsPerBatch`` (rows per Arrow batch to Python).
+    worker_python: the Python workers' interpreter (default: this one), see :func:`configure_environment`.
     """
     from pyspark.sql import SparkSession
 
-    configure_environment()
+    configure_environment(worker_python=worker_python)
     builder = SparkSession.builder.master(master).appName(app_name)
     settings = {**DEFAULT_CONF, **({"spark.sql.execution.arrow.maxRecordsPerBatch": str(arrow_batch)}
                                    if arrow_batch else {}), **{k: str(v) for k, v in (conf or {}).items()}}
@@ -158,6 +161,39 @@ def stop_session(session: Any, timeout: float = 30.0) -> bool:
     return proc.poll() is not None
 
 
+_NO_REPO_PYTHON = """#!/bin/sh
+# Spark's Python workers as on a cluster without the onnx-workbook repository (written by helpers.spark).
+# -S: site-packages' start-up hooks do not run, so the editable install of `helpers` is not loaded; the
+# packages themselves (onnxruntime, numpy, pandas, pyarrow, pyspark) still come from {site}.
+# PYTHONPATH entries that hold a `helpers` package are dropped.
+kept=""
+old_ifs=$IFS; IFS=:
+for entry in $PYTHONPATH; do
+  if [ -n "$entry" ] && [ ! -e "$entry/helpers/__init__.py" ]; then kept="$kept${{kept:+:}}$entry"; fi
+done
+IFS=$old_ifs
+PYTHONPATH="$kept${{kept:+:}}{site}" exec {python} -S "$@"
+"""
+
+
+def python_without_repository(path: str | os.PathLike[str]) -> str:
+    """Write an executable that runs this interpreter without this repository; return its path.
+
+    For ``PYSPARK_PYTHON`` (``spark_session(..., worker_python=...)``): Spark's Python workers then have
+    the venv's packages but cannot ``import helpers``, as on Databricks, Synapse or Fabric, so a job that
+    works with them ships what it needs (``addPyFile``). A simulation: the venv is the same, only the
+    repository (its editable install and any ``PYTHONPATH`` entry holding ``helpers``) is out of reach.
+    """
+    import sysconfig
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_NO_REPO_PYTHON.format(site=sysconfig.get_paths()["purelib"], python=sys.executable),
+                    encoding="utf-8")
+    path.chmod(0o755)
+    return str(path)
+
+
 def tagged_processes(tag: str, names: Sequence[str] = ("java", "python")) -> list[dict[str, Any]]:
     """Live processes whose environment carries ``TAG_ENV=tag`` (and whose command starts with one of
     ``names``): what Spark left behind. Reads ``/proc`` (Linux)."""
@@ -184,6 +220,22 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
 
 
 @dataclass
@@ -261,6 +313,18 @@ class StandaloneCluster:
             time.sleep(0.5)
         return self
 
+    def kill_worker(self, index: int = 0) -> list[int]:
+        """Kill worker ``index``'s whole process group with SIGKILL, as a machine failure would: the worker
+        daemon, its executor JVM and that executor's Python workers. Returns the pids that were in the group."""
+        proc = self._procs[1 + index]  # the master is first
+        pids = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and _pgid(int(e.name)) == proc.pid]
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10  # the orphans are reaped by init a moment later
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return pids
+
     def stop(self, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Stop workers (and their executors), then the master; returns processes still alive (expect [])."""
         for proc in reversed(self._procs):
@@ -293,33 +357,6 @@ class StandaloneCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-_SESSIONS: dict[tuple[str, int], Any] = {}
-
-
-def worker_session(path: str, threads: int = 1) -> Any:
-    """One ONNX Runtime session per Python process for ``(path, threads)``, created on first use.
-
-    A function shipped to Spark is unpickled for every task, so a cache kept in the notebook's own
-    globals starts empty each time; this module is imported once per Python worker, and Spark reuses
-    workers (``spark.python.worker.reuse``), so a session lives as long as its worker.
-    """
-    key = (str(path), int(threads))
-    if key not in _SESSIONS:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        _SESSIONS[key] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return _SESSIONS[key]
-
-
-def session_count() -> int:
-    """How many sessions :func:`worker_session` created in this process."""
-    return len(_SESSIONS)
 
 
 def account_rows(input_ids: Iterable[Any], output_ids: Iterable[Any]) -> dict[str, int]:

@@ -129,7 +129,7 @@ install_locked() {  # install_locked VENV_DIR REQUIREMENTS LOCK [EXTRA PIP ARGS.
   if lock_has_hashes "$lock"; then  # the lock names every package with its hashes: install exactly it
     # shellcheck disable=SC2086
     pip_in "$dir" install -q --require-hashes --no-deps $index "$@" -r "$lock"
-  else  # a lock without hashes (before scripts/lock.sh --hashes): resolve the pins under it
+  else  # a lock without hashes (hand-made; scripts/lock.sh always writes hashes): resolve the pins under it
     # shellcheck disable=SC2086
     pip_in "$dir" install -q $index "$@" -r "$req" -c "$lock"
   fi

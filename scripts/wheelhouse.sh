@@ -56,7 +56,7 @@ for spec in "${kernels[@]}"; do
     say "warning: skipping kernel $name: its venv $venvs/$name is missing (run make setup first)"
     continue
   fi
-  say "$name kernel: downloading $(grep -cv '^\s*\(#\|$\)' "$lock") packages of $lock"
+  say "$name kernel: downloading $(grep -c '^[A-Za-z0-9]' "$lock") packages of $lock"
   # pip, setuptools and wheel at the venv's versions (pip freeze leaves them out of the lock, yet setup
   # installs pip, and torch needs setuptools), and the build tools of the sdists (requirements/*-build.txt)
   mapfile -t tools < <("$py" -c 'import importlib.metadata as m

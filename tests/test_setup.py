@@ -7,7 +7,6 @@ file at all (PIP_CONFIG_FILE=/dev/null, as on an ordinary machine) and a fake lo
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -188,36 +187,55 @@ def test_sync_removes_packages_the_lock_dropped_and_keeps_the_rest(tmp_path):
     assert "pip -m pip uninstall -q -y old-package old-thing" in log.read_text().splitlines()
 
 
-def test_lock_sh_can_write_hashes():
+def _lock_entries(kernel: str, text: str | None = None) -> dict[str, list[str]]:
+    """``{name==version: [sha256, ...]}`` of a lock file written by uv (scripts/lock.sh), or of ``text``."""
+    entries: dict[str, list[str]] = {}
+    current = None
+    text = (ROOT / "requirements" / f"{kernel}.lock.txt").read_text() if text is None else text
+    for line in text.splitlines():
+        if line and line[0].isalnum():
+            current = line.split()[0]
+            entries[current] = []
+        elif line.strip().startswith("--hash=sha256:") and current:
+            entries[current].append(line.strip().split(":", 1)[1].rstrip(" \\"))
+    return entries
+
+
+@pytest.mark.parametrize("kernel", ["main", "legacy", "mlnet"])
+def test_every_kernels_lock_pins_each_package_with_hashes(kernel):
+    entries = _lock_entries(kernel)
+    assert len(entries) > 20 and all("==" in pin for pin in entries), kernel
+    unhashed = [pin for pin, hashes in entries.items() if not hashes]
+    assert unhashed == [], f"{kernel}.lock.txt: pins without a hash: {unhashed}"
+    assert all(len(h) == 64 for hashes in entries.values() for h in hashes)
+
+
+def test_the_lock_reader_sees_a_pin_without_hash():
+    text = "a==1 \\\n    --hash=sha256:" + "0" * 64 + "\n    # via b\nb==2\n"
+    assert _lock_entries("", text) == {"a==1": ["0" * 64], "b==2": []}
+
+
+def test_the_main_lock_hashes_the_cpu_torch_and_keeps_the_top_level_pins():
+    entries = _lock_entries("main")
+    assert [p for p in entries if p.startswith("torch==")] == ["torch==2.13.0+cpu"]
+    pins = [ln.split("#")[0].strip() for ln in (ROOT / "requirements" / "main.txt").read_text().splitlines()]
+    wanted = {p.lower().replace("_", "-") for p in pins if "==" in p and not p.startswith("torch==")}
+    assert wanted <= {p.lower().replace("_", "-") for p in entries}, wanted - set(entries)
+
+
+def test_lock_sh_locks_every_kernel_with_uv_for_its_own_python():
     text = (ROOT / "scripts" / "lock.sh").read_text()
-    assert "--hashes" in text and "lock_hashes.py" in text
+    assert "pip compile" in text and "--generate-hashes" in text and "--python-platform" in text
+    for kernel, version in (("main", "3.11"), ("legacy", "3.11"), ("mlnet", "3.8")):
+        block = text.split(f"      {kernel})", 1)[1].split(";;", 1)[0]
+        assert f"--python-version {version}" in block, block
 
 
 def test_the_setup_scripts_docstring_examples_hold():
     import doctest
 
-    import lock_hashes
-
-    for module in (torch_index, lock_hashes):
-        failed, tried = doctest.testmod(module)
-        assert tried > 0 and failed == 0, module.__name__
-
-
-def test_a_hashed_lock_refuses_a_pin_without_any_hash_and_keeps_only_installable_files(tmp_path):
-    import lock_hashes
-
-    files = {"a-1-cp311-cp311-manylinux_2_17_x86_64.whl": "11", "a-1-cp311-cp311-macosx_11_0_arm64.whl": "22",
-             "a-1.tar.gz": "33", "a-2.tar.gz": "44"}
-    text = lock_hashes.hashed_lock([("a", "1")], lambda n, v: (files, ""))
-    assert text.split() == ["a==1", "\\", "--hash=sha256:11", "\\", "--hash=sha256:33"]
-    with pytest.raises(SystemExit, match="No hash found for b==1"):
-        lock_hashes.hashed_lock([("b", "1")], lambda n, v: ({}, ""))
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    (wheels / WHEEL.format("+cpu")).write_bytes(b"wheel")
-    found = lock_hashes.local_files([wheels], "torch", "2.13.0+cpu")
-    assert list(found.values()) == [hashlib.sha256(b"wheel").hexdigest()]
-    assert lock_hashes.local_files([wheels], "torch", "2.13.0") == {}
+    failed, tried = doctest.testmod(torch_index)
+    assert tried > 0 and failed == 0
 
 
 def test_a_whole_setup_run_with_a_fake_pip_builds_both_kernels_then_only_checks(tmp_path):
@@ -235,13 +253,58 @@ def test_a_whole_setup_run_with_a_fake_pip_builds_both_kernels_then_only_checks(
     calls = log.read_text()
     for kernel in ("main", "legacy"):
         lock = ROOT / "requirements" / f"{kernel}.lock.txt"
-        if "--hash=" in lock.read_text():  # a hashed lock is installed exactly (the legacy kernel's)
-            assert f"--require-hashes --no-deps --no-build-isolation -r requirements/{kernel}.lock.txt" in calls, calls
-        else:
-            assert f"-r requirements/{kernel}.txt -c requirements/{kernel}.lock.txt" in calls
+        assert "--hash=" in lock.read_text()  # every lock is hashed: installed exactly, nothing resolved
+        extra = " --no-build-isolation" if kernel == "legacy" else ""
+        assert f"--require-hashes --no-deps{extra} -r requirements/{kernel}.lock.txt" in calls, calls
         assert (venvs / "main" / "share" / "jupyter" / "kernels" / f"onnx-workbook-{kernel}" / "kernel.json").exists()
     assert "removing packages no longer in main.lock.txt: old-package old-thing" in first.stdout
     assert "warning: no Python 3.8 found for the mlnet kernel" in first.stdout and "pyenv install 3.8" in first.stdout
     assert not (venvs / "mlnet").exists(), "without Python 3.8 the other kernels install and mlnet is left out"
     again = subprocess.run(["bash", str(SETUP)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stdout.count("kernel: up to date") == 2, again.stdout + again.stderr
+
+
+def _local_torch_wheel() -> Path | None:
+    """This machine's local +cpu torch wheel (pip's find-links folder), if there is one."""
+    out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, timeout=60).stdout
+    folders = [ln.split("=", 1)[1].strip("'\" ") for ln in out.splitlines() if "find-links=" in ln]
+    folders += os.environ.get("PIP_FIND_LINKS", "").split()
+    for folder in folders:
+        wheel = Path(folder.removeprefix("file://")) / WHEEL.format("+cpu")
+        if wheel.is_file():
+            return wheel
+    return None
+
+
+def _install_locked_torch(tmp_path: Path, folder: Path) -> subprocess.CompletedProcess:
+    """pip with no config file and no index, torch only from ``folder`` (standing in for PyTorch's CPU index),
+    resolving the main lock's hashed torch line as setup would (--require-hashes --no-deps)."""
+    text = (ROOT / "requirements" / "main.lock.txt").read_text()
+    start = text.index("\ntorch==") + 1
+    line = text[start:].split("\n    #", 1)[0]  # the pin and its hashes, up to uv's "# via" comment
+    req = tmp_path / "torch.lock.txt"
+    req.write_text(line + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env |= {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(folder),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--require-hashes", "--no-deps",
+                           "--ignore-installed", "-r", str(req)], env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_the_hashed_cpu_torch_installs_under_a_plain_pip_from_a_folder_of_that_wheel(tmp_path):
+    wheel = _local_torch_wheel()
+    if wheel is None:
+        pytest.skip("no local +cpu torch wheel on this machine")
+    folder = tmp_path / "cpu-index"
+    folder.mkdir()
+    (folder / wheel.name).symlink_to(wheel)
+    out = _install_locked_torch(tmp_path, folder)
+    assert out.returncode == 0 and "Would install torch-2.13.0+cpu" in out.stdout, out.stdout + out.stderr
+
+
+def test_other_bytes_under_the_torch_wheels_name_are_refused(tmp_path):
+    folder = tmp_path / "cpu-index"
+    folder.mkdir()
+    (folder / WHEEL.format("+cpu")).write_bytes(b"not the wheel PyTorch publishes")
+    out = _install_locked_torch(tmp_path, folder)
+    assert out.returncode != 0 and "DO NOT MATCH THE HASHES" in out.stderr, out.stdout + out.stderr

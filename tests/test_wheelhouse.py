@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENVS = Path(os.environ.get("WORKBOOK_VENVS", ROOT / ".venvs"))
 LEGACY_PY = VENVS / "legacy" / "bin" / "python"
 # python-dateutil needs six and tzdata: pip must resolve dependencies from the folder too
-SUBSET = ("python-dateutil", "six", "tzdata", "tabulate")
+SUBSET = ("python-dateutil", "six", "tzdata", "idna")
 UNREACHABLE = "http://127.0.0.1:9/"
 # one worker builds the wheelhouse and the venv once (where xdist's loadgroup groups)
 pytestmark = pytest.mark.xdist_group("wheelhouse")
@@ -139,7 +139,7 @@ def test_setup_installs_from_the_wheelhouse_with_no_index_reachable(wheelhouse, 
     print(f"offline install of {len(_lock_pins(SUBSET))} packages, pip and the build tools: {seconds:.1f} s, {where}")
     assert out.returncode == 0, f"offline install failed ({where}):\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     assert "pip installs from" in out.stdout
-    code = "import dateutil, six, tabulate; print(dateutil.__file__)"
+    code = "import dateutil, six, idna; print(dateutil.__file__)"
     ran = subprocess.run([str(fresh_venv / "bin/python"), "-c", code], capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0 and str(fresh_venv) in ran.stdout, ran.stderr
 

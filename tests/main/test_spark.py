@@ -67,14 +67,53 @@ def test_tagged_processes_finds_a_tagged_child_and_then_none():
     assert sh.tagged_processes(tag) == []
 
 
-def test_worker_session_is_created_once_per_process(tmp_path):
+def _spark_scoring():
+    import importlib.util
+
+    from helpers.paths import repo_root
+
+    spec = importlib.util.spec_from_file_location("spark_scoring_under_test", repo_root() / "deploy" / "spark_scoring.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_worker_session_is_created_once_per_process():
     from helpers.models import digits_cnn_onnx
 
+    spark_scoring = _spark_scoring()
     path = str(digits_cnn_onnx())
-    before = sh.session_count()
-    first = sh.worker_session(path, threads=1)
-    assert sh.worker_session(path, threads=1) is first
-    assert sh.session_count() == before + 1
+    first = spark_scoring.worker_session(path, threads=1)
+    assert spark_scoring.worker_session(path, threads=1) is first
+    assert spark_scoring.session_count() == 1
+    spark_scoring.worker_session(path, threads=2)
+    assert spark_scoring.session_count() == 2
+
+
+def test_the_shipped_worker_module_imports_nothing_from_the_repository():
+    import ast
+
+    from helpers.paths import repo_root
+
+    tree = ast.parse((repo_root() / "deploy" / "spark_scoring.py").read_text())
+    imported = {n.names[0].name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert imported <= {"__future__", "typing", "onnxruntime"}, imported
+
+
+PROBE = "import importlib.util as u, numpy, onnxruntime; print(u.find_spec('helpers') is not None)"
+
+
+def test_python_without_repository_cannot_import_helpers_but_has_the_packages(tmp_path):
+    from helpers.paths import repo_root
+
+    env = {**os.environ, "PYTHONPATH": f"{repo_root()}:{os.environ.get('PYTHONPATH', '')}"}
+    plain = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert plain.stdout.strip() == "True"  # the check below can fail: here helpers is importable
+    python = sh.python_without_repository(tmp_path / "worker-python")
+    bare = subprocess.run([python, "-c", PROBE], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert bare.returncode == 0, bare.stderr
+    assert bare.stdout.strip() == "False"
 
 
 @pytest.mark.skipif(not sh.shutil.which("java"), reason="needs Java (requirements/apt.txt)")
@@ -88,6 +127,9 @@ def test_standalone_cluster_runs_a_job_and_stops_leaving_no_process():
             assert session.range(100, numPartitions=4).selectExpr("sum(id)").collect()[0][0] == 4950
         finally:
             assert sh.stop_session(session)
+        killed = cluster.kill_worker(1)
+        assert len(killed) >= 2 and not any(sh._alive(pid) for pid in killed)
+        assert cluster.alive_workers() in (1, 2)  # the master notices the loss a moment later
     assert sh.tagged_processes(cluster.tag) == []
     assert sh.tagged_processes(os.environ[sh.TAG_ENV]) == []  # the driver JVM is gone too
     assert not cluster.work_dir.exists()

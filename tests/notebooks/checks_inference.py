@@ -53,6 +53,11 @@ def _performance(results, records):
     assert sorted(Path(p).suffix for p in results["report_files"].values()) == [".json", ".md", ".png"]
     assert all(Path(p).is_file() and Path(p).stat().st_size > 0 for p in results["report_files"].values())
     assert f"{results['threads']} thread" in results["machine"] and "cores" in results["machine"], results["machine"]
+    # timeit, %timeit -o and the interleaved loop timed the same batch-1 call: all ran, within a generous factor
+    timing = results["timing_methods"]
+    assert all(v > 0 for v in timing.values()), timing  # NaN fails too
+    wall = [timing["timeit_median_ms"], timing["timeit_magic_best_ms"], timing["interleaved_median_ms"]]
+    assert max(wall) < 20 * min(wall), timing  # the same call: only the machine's load separates them
 
 
 @expect("32_quantization")

@@ -24,6 +24,16 @@ def _batch_scoring_spark(results, records):
         assert any(r.startswith("local[1]") for r in runners)
     if results["standalone_cluster"]:
         assert results["cluster_workers"] == 2 and any(r.startswith("standalone") for r in runners)
+        # the cluster's Python workers could not import the repository, and the shipped module imported
+        imports = results["cluster_imports"]
+        assert imports["helpers"] and not any(imports["helpers"]) and all(imports["spark_scoring"])
+        assert all(imports["no_site"])
+        # a worker killed mid-write: both workers were busy, tasks were lost and rerun, nothing lost or doubled
+        kill = results["worker_kill"]
+        assert kill["running_at_kill"] == 2 and 1 <= kill["done_at_kill"] < kill["tasks"]
+        assert kill["failed_tasks"] >= 1 and kill["workers_alive"] == 1 and kill["killed_processes"] >= 2
+        assert kill["accounting"] == {"inputs": n, "outputs": n, **clean}
+        assert kill["prediction_agreement"] == 1.0 and len(kill["flagged"]) == 4
     assert all(r["rows_per_s"] > 0 for r in results["rates"])
     assert results["anti_pattern_cost"]["session per batch"] > 0
     assert results["anti_pattern_cost"]["MiniLM session per batch"] > 1.0  # loading MiniLM per batch always costs

@@ -81,6 +81,8 @@ def good_31(tmp_path):
         "optimized_nodes": {"disable": 9, "basic": 9, "extended": 7, "all": 7}, "top_operator": "FusedConv",
         "speedups": {"digits_b1_vs_torch": 5.0, "keras_b1_vs_predict": 50.0}, "report_files": files,
         "machine": "some CPU, 2 cores, 2 threads, no AVX-512 VNNI",
+        "timing_methods": {"timeit_median_ms": 0.05, "timeit_magic_best_ms": 0.045, "interleaved_median_ms": 0.06,
+                           "interleaved_cpu_median_ms": 0.07},
     }
     records = _records({"digits CNN optimized (basic, saved)": "pass", "digits CNN optimized (all, saved)": "pass",
                         "digits CNN (PyTorch vs ORT)": "pass", "Keras digits (tf2onnx)": "pass"})
@@ -154,6 +156,10 @@ FAILING = [
     ("31_performance_tuning", "a report file is missing", _delete_file("png")),
     ("31_performance_tuning", "ONNX Runtime lost its batch-1 lead", _set(["speedups", "digits_b1_vs_torch"], 1.1)),
     ("31_performance_tuning", "the machine label lacks the threads", _set(["machine"], "some CPU, 2 cores")),
+    ("31_performance_tuning", "timeit was not run", _set(["timing_methods", "timeit_median_ms"], 0.0)),
+    ("31_performance_tuning", "no CPU time was recorded", _set(["timing_methods", "interleaved_cpu_median_ms"], float("nan"))),
+    ("31_performance_tuning", "timeit and the interleaved loop disagree 50x",
+     _set(["timing_methods", "interleaved_median_ms"], 2.5)),
 ]
 
 
