@@ -1,0 +1,78 @@
+"""Checks of notebooks/19_mlnet_models_modern_runtime.ipynb's exercises (exercises/nb19_mlnet_models_modern_runtime.py): the right answer passes,
+each shortcut a tired attendee takes is refused with a hint.
+"""
+
+from __future__ import annotations
+
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+import exercises
+
+
+@pytest.fixture(scope="module")
+def iris_pipe():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from helpers import data
+
+    iris = data.load_iris()
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(iris.X_train, iris.y_train)
+
+
+def test_19_1_compares_with_the_ir_version_skl2onnx_writes(iris_pipe):
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType
+
+    written = to_onnx(iris_pipe, initial_types=[("x", FloatTensorType([None, 4]))],
+                      target_opset={"": 13, "ai.onnx.ml": 1}, options={"zipmap": False}).ir_version
+    assert written > 6, "the exercise's point: a newer opset brings an IR version ONNX Runtime 1.2 cannot read"
+    assert exercises.check("19.1", written, pipe=iris_pipe)
+    forced = exercises.check("19.1", 6, pipe=iris_pipe)
+    assert not forced and "read ir_version before changing it" in forced.message
+    assert "not what skl2onnx wrote" in exercises.check("19.1", written + 3, pipe=iris_pipe).message
+    assert "whole number" in exercises.check("19.1", "7", pipe=iris_pipe).message
+
+
+def test_19_2_wants_the_ir_version_error():
+    refused = RuntimeError("The ML.NET job failed (exit 1):\n... OnnxRuntimeException: '[ErrorCode:InvalidArgument] "
+                           "Failed to load model with error: Unknown model file format version.'")
+    assert exercises.check("19.2", refused)
+    other = exercises.check("19.2", RuntimeError("The ML.NET job failed (exit 1):\nSchema mismatch for input column 'x'"))
+    assert not other and "another reason" in other.message
+    ran = exercises.check("19.2", "ran")
+    assert not ran and "answer the exception" in ran.message
+    early = exercises.check("19.2", FileNotFoundError("X.npy"))
+    assert not early and "before ML.NET sees the file" in early.message
+
+
+def _cnn_file(path, *, batch=1, opset=11, ir=6, outputs=10):
+    x = helper.make_tensor_value_info("image", TensorProto.FLOAT, [batch, 1, 8, 8])
+    y = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [batch, outputs])
+    weights = helper.make_tensor("w", TensorProto.FLOAT, [64, outputs], [0.01] * 64 * outputs)
+    nodes = [helper.make_node("Flatten", ["image"], ["flat"]), helper.make_node("MatMul", ["flat", "w"], ["probabilities"])]
+    model = helper.make_model(helper.make_graph(nodes, "cnn", [x], [y], [weights]), opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = ir
+    onnx.save(model, path)
+    return path
+
+
+def test_19_3_checks_what_onnx_runtime_1_2_can_read(tmp_path):
+    import numpy as np
+
+    X = np.random.default_rng(0).random((4, 1, 8, 8), dtype=np.float32)
+    assert exercises.check("19.3", _cnn_file(tmp_path / "ok.onnx"), X=X)
+    wrong = {
+        "opset 18": exercises.check("19.3", _cnn_file(tmp_path / "o18.onnx", opset=18, ir=8), X=X),
+        "IR version 8": exercises.check("19.3", _cnn_file(tmp_path / "ir8.onnx", ir=8), X=X),
+        "fix every one": exercises.check("19.3", _cnn_file(tmp_path / "free.onnx", batch="batch"), X=X),
+        "expected 10 finite class scores": exercises.check("19.3", _cnn_file(tmp_path / "o3.onnx", outputs=3), X=X),
+        "answer the path": exercises.check("19.3", tmp_path / "none.onnx", X=X),
+    }
+    for hint, feedback in wrong.items():
+        assert not feedback and hint in feedback.message, (hint, feedback.message)
+
+
