@@ -47,6 +47,20 @@ def test_17_1_wants_the_upgraded_file_its_parity_and_the_moved_operators(tmp_pat
     _refused(exercises.check("17.1", (negated, {"Neg", "Flatten"}), export=export, target_opset=21), "MXNet's logits")
 
 
+def test_17_1_refuses_the_notebook_s_upgraded_chainer_model_and_mxnet_s_newest_export(tmp_path):
+    from onnx import version_converter
+
+    old = tmp_path / "mxnet_opset12.onnx"
+    onnx.save(_ops_model(["Relu", "Flatten"], 12), old)
+    X = np.random.RandomState(0).randn(6, 4).astype(np.float32)
+    export = SimpleNamespace(models=[SimpleNamespace(opset=12, path=old)], inputs={"t0": X}, outputs={"t2": np.maximum(X, 0)})
+    chainer_upgraded = version_converter.convert_version(_ops_model(["Sigmoid", "Flatten"], 9), 21)
+    _refused(exercises.check("17.1", (chainer_upgraded, {"Sigmoid", "Flatten"}), export=export, target_opset=21),
+             "MXNet's logits")
+    newest = _ops_model(["Relu", "Flatten"], 23)  # mx.onnx.export_model's own file: the newest opset, not converted
+    _refused(exercises.check("17.1", (newest, {"Relu", "Flatten"}), export=export, target_opset=21), "declares opset 23")
+
+
 def test_17_2_wants_both_upgrades_of_the_opset_7_model_and_the_true_comparison():
     from onnx import version_converter
 
@@ -62,3 +76,15 @@ def test_17_2_wants_both_upgrades_of_the_opset_7_model_and_the_true_comparison()
     other = version_converter.convert_version(old_opset_classifier(opset=7, seed=1), 21)
     _refused(exercises.check("17.2", (one, other, same), target_opset=21), "two steps model does not compute")
     _refused(exercises.check("17.2", (one, two, "yes"), target_opset=21), "True or False")
+
+
+def test_17_2_refuses_the_one_step_model_answered_twice():
+    from onnx import version_converter
+
+    from helpers.opset import old_opset_classifier
+
+    one = version_converter.convert_version(old_opset_classifier(opset=7), 21)
+    _refused(exercises.check("17.2", (one, one, True), target_opset=21), "byte for byte the same")
+    copy = onnx.ModelProto()
+    copy.CopyFrom(one)
+    _refused(exercises.check("17.2", (one, copy, True), target_opset=21), "byte for byte the same")
