@@ -60,3 +60,19 @@ def test_11_1_and_11_2_want_the_layout_and_the_opset(tmp_path, images):
     _refused("11.2", wrong13, "does not give the functional model's probabilities", X=nhwc, probabilities=probs)
 
 
+
+
+def test_11_1_refuses_the_notebook_s_tf_function_file_that_already_takes_nchw(tmp_path, images):
+    X, W, probs = images
+    serve = _linear(tmp_path, "digits_serve", W, input_shape=["batch", 1, 8, 8])  # section 5's file: NCHW already
+    _refused("11.1", serve, "notebook's own", X_nchw=X, probabilities=probs, not_one_of=(serve,))
+    copy = tmp_path / "mine.onnx"
+    copy.write_bytes(serve.read_bytes())
+    _refused("11.1", copy, "notebook's own", X_nchw=X, probabilities=probs, not_one_of=(serve,))
+
+
+def test_11_2_refuses_the_notebook_s_own_conversion(tmp_path, images):
+    X, W, probs = images
+    nhwc = X.transpose(0, 2, 3, 1)
+    own = _linear(tmp_path, "digits_functional", W, input_shape=["batch", 8, 8, 1], opset=13)
+    _refused("11.2", own, "notebook's own", X=nhwc, probabilities=probs, not_one_of=(own,))
