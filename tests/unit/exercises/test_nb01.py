@@ -26,16 +26,43 @@ def _softmax_model(opset):
     return model
 
 
-def test_1_1_tells_opset_13_from_opset_11():
+def _run(model, x):
     import onnxruntime as ort
 
-    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4) / 10
-    run = {o: ort.InferenceSession(_softmax_model(o).SerializeToString(), providers=["CPUExecutionProvider"])
-           .run(None, {"x": x})[0] for o in (11, 13)}
-    assert exercises.check("1.1", run[11], x=x)
-    _refused("1.1", run[13], "opset 13's Softmax", x=x)
-    _refused("1.1", x, "not the output of a Softmax", x=x)
-    _refused("1.1", run[11][0], "shape (2, 3, 4)", x=x)
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+
+X3 = np.arange(24, dtype=np.float32).reshape(2, 3, 4) / 10
+
+
+def test_1_1_accepts_the_opset_11_model_and_its_output():
+    model = _softmax_model(11)
+    assert exercises.check("1.1", (model, _run(model, X3)), x=X3)
+
+
+def test_1_1_refuses_the_opset_13_model():
+    model = _softmax_model(13)
+    _refused("1.1", (model, _run(model, X3)), "opset 13's Softmax", x=X3)
+
+
+def test_1_1_refuses_an_output_computed_without_onnx_runtime():
+    e = np.exp(X3.reshape(2, -1) - X3.reshape(2, -1).max(1, keepdims=True))
+    by_numpy = (e / e.sum(1, keepdims=True)).reshape(X3.shape).astype(np.float32)  # the right numbers, no model
+    _refused("1.1", by_numpy, "answer a pair", x=X3)
+    _refused("1.1", (_softmax_model(13), by_numpy), "declares opset 13", x=X3)
+
+
+def test_1_1_refuses_an_output_that_is_not_the_model_s():
+    model = _softmax_model(11)
+    _refused("1.1", (model, X3), "not what your model computes", x=X3)
+    _refused("1.1", (model, _run(model, X3)[0]), "shape (2, 3, 4)", x=X3)
+
+
+def test_1_1_refuses_a_model_with_more_than_the_softmax_node():
+    model = _softmax_model(11)
+    model.graph.node[0].output[0] = "s"
+    model.graph.node.append(helper.make_node("Identity", ["s"], ["y"]))
+    _refused("1.1", (model, _run(model, X3)), "one Softmax node only", x=X3)
 
 
 def _iris_like(double):
@@ -67,5 +94,15 @@ def test_1_2_wants_the_doubled_scores():
     plain, Wp, bp = _iris_like(0)
     _refused("1.2", plain, "no Mul node", X=X, W=Wp, b=bp)
     _refused("1.2", "model.onnx", "answer the ModelProto", X=X, W=W, b=b)
+
+
+def test_1_2_refuses_doubled_weights_beside_a_mul_that_feeds_nothing():
+    X = RNG.normal(size=(20, 4)).astype(np.float32)
+    model, W, b = _iris_like(0)
+    for init in model.graph.initializer:  # 2 * (xW + b): the right numbers without the node the task asks for
+        init.CopyFrom(numpy_helper.from_array(2 * numpy_helper.to_array(init), init.name))
+    model.graph.initializer.append(numpy_helper.from_array(np.array(2, np.float32), "two"))
+    model.graph.node.insert(2, helper.make_node("Mul", ["scores", "two"], ["unused"]))
+    _refused("1.2", model, "does not read the Mul's output", X=X, W=W, b=b)
 
 
