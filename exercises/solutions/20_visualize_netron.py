@@ -4,7 +4,7 @@
 # %% 20.1
 answer_20_1 = out / "digits_cnn_int8_qoperator.onnx"
 quantize_static(str(cnn_path), str(answer_20_1), DigitsReader(n_calibration), quant_format=QuantFormat.QOperator,
-                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
+                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)  # S8S8, as in section 7
 print({op: n for op, n in sorted(inspect.summarize_model(answer_20_1).operators.items())})
 
 # %% 20.2
