@@ -31,9 +31,10 @@ def _check_forest(answer: Any, *, X_test: Any, feed: dict) -> str | None:
     agree = float((labels == pipeline.predict(X_test)).mean())
     if agree < 0.95:
         return f"only {agree:.0%} of the ONNX labels equal the pipeline's: convert the pipeline you fitted, with the same inputs."
-    if len(got) > 1 and np.ndim(got[1]) == 2:  # zipmap=False: the probabilities; a few float32 threshold flips allowed
+    if len(got) > 1 and np.ndim(got[1]) == 2:  # zipmap=False: the probabilities; float32 threshold flips (9% of
+        # the rows in notebook 12, see notebook 13) allowed, another forest (every row differs) not
         far = float((np.abs(np.asarray(got[1]) - pipeline.predict_proba(X_test)).max(axis=1) > 1e-4).mean())
-        if far > 0.05:
+        if far > 0.5:
             return (f"{far:.0%} of the rows get other probabilities than the pipeline's: the ONNX model is not this "
                     "forest; convert the pipeline you answer, after fitting it.")
     return None
