@@ -39,3 +39,13 @@ def test_0_1_and_0_2_refuse_wrong_sets_and_parameters(tmp_path):
     _refused("0.2", [("quick", False)], "answer a dict", notebook=path)
 
 
+
+
+def test_0_1_refuses_the_guess_that_everything_differs():
+    from helpers.environment import package_versions
+
+    main = package_versions(["numpy", "onnx", "onnxruntime"])
+    legacy = {"numpy": "1.23.5", "onnx": "1.18.0", "onnxruntime": main["onnxruntime"]}
+    assert exercises.check("0.1", {"numpy", "onnx"}, legacy=legacy)
+    _refused("0.1", {"numpy", "onnx", "onnxruntime"}, "not this set", legacy=legacy)
+    _refused("0.1", set(), "not this set", legacy=legacy)
