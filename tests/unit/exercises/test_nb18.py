@@ -39,7 +39,7 @@ def files(tmp_path):
     return {
         "fasttree": _mlnet_like(tmp_path / "fasttree.onnx"),
         "linear": _mlnet_like(tmp_path / "linear.onnx", op="LinearRegressor"),
-        "trees_again": _mlnet_like(tmp_path / "trees.onnx"),
+        "trees_again": _mlnet_like(tmp_path / "trees.onnx", op="TreeEnsembleClassifier"),
         "other_columns": _mlnet_like(tmp_path / "other.onnx", op="LinearRegressor", inputs=["age"]),
         "dropped": _mlnet_like(tmp_path / "dropped.onnx", echoed=False),
         "dropped_all": _mlnet_like(tmp_path / "dropped_all.onnx", echoed=False, answers=False),
@@ -96,3 +96,12 @@ def test_18_3_compares_with_the_operators_of_the_check_s_own_export(files):
     assert not listed and "a set of operator names" in listed.message
 
 
+
+
+def test_18_1_and_18_2_refuse_a_copy_of_the_notebook_s_own_file(files, tmp_path):
+    import shutil
+
+    copy = shutil.copy(files["fasttree"], tmp_path / "mine.onnx")
+    for exercise_id in ("18.1", "18.2"):
+        feedback = exercises.check(exercise_id, copy, fasttree=files["fasttree"])
+        assert not feedback and "or a copy of it" in feedback.message, feedback.message
