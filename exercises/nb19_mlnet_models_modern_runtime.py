@@ -32,6 +32,9 @@ def _check_ir_refused(answer: Any) -> str | None:
     if not isinstance(answer, RuntimeError):
         return f"a {type(answer).__name__} is raised before ML.NET sees the file: the job itself should fail (RuntimeError)."
     message = str(answer)
+    if not message.startswith("The ML.NET job failed"):
+        return ("this RuntimeError was not raised by the ML.NET job (mlnet.run_in_mlnet starts its message with "
+                "'The ML.NET job failed'): call score_in_mlnet on the opset-13 file and keep what it raises.")
     if "model file format version" not in message:
         last = message.strip().splitlines()[-1][:120] if message.strip() else ""
         return (f"ML.NET failed for another reason ({last}): keep the fixed batch of 1 and only the probabilities "

@@ -49,6 +49,11 @@ def test_19_2_wants_the_ir_version_error():
     assert not early and "before ML.NET sees the file" in early.message
 
 
+def test_19_2_refuses_an_exception_made_up_with_the_words_of_the_error():
+    made_up = exercises.check("19.2", RuntimeError("Unknown model file format version"))
+    assert not made_up and "not raised by the ML.NET job" in made_up.message
+
+
 def _cnn_file(path, *, batch=1, opset=11, ir=6, outputs=10):
     x = helper.make_tensor_value_info("image", TensorProto.FLOAT, [batch, 1, 8, 8])
     y = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [batch, outputs])
