@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper
 
 import exercises
 
@@ -45,41 +44,86 @@ def test_13_1_counts_the_thresholds_that_move(trees):
         _refused(exercises.check("13.1", (coarse, total), X_train=X_train), "counts every threshold")
 
 
-def _float64_front(onx):
-    """The model behind a Cast from a float64 input: takes float64 rows as the notebook's float64 remedy does."""
-    model = onnx.ModelProto.FromString(onx.SerializeToString())
-    old = model.graph.input[0]
-    wide = helper.make_tensor_value_info("input64", TensorProto.DOUBLE, [None, old.type.tensor_type.shape.dim[1].dim_value])
-    model.graph.node.insert(0, helper.make_node("Cast", ["input64"], [old.name], to=TensorProto.FLOAT))
-    del model.graph.input[:]
-    model.graph.input.append(wide)
-    return model
+@pytest.fixture(scope="module")
+def remedies(tmp_path_factory):
+    """A LightGBM classifier and its two remedied conversions, made as notebook 13 makes them (exact_thresholds)."""
+    import json
 
-
-def test_13_2_compares_the_shares_with_its_own(trees, tmp_path):
     import onnxmltools
     from lightgbm import LGBMClassifier
     from onnxmltools.convert.common.data_types import FloatTensorType
+    from sklearn.datasets import make_classification
 
+    from helpers.paths import repo_root
+
+    cells = json.loads((repo_root() / "notebooks" / "13_export_boosting.ipynb").read_text(encoding="utf-8"))["cells"]
+    scope = {"np": np, "onnx": onnx}
+    exec(next("".join(c["source"]) for c in cells if "def exact_thresholds" in "".join(c["source"])), scope)
+    X, y = make_classification(n_samples=400, n_features=5, random_state=0)
+    X = (10 * X).astype(np.float32)
+    model = LGBMClassifier(n_estimators=30, num_leaves=15, verbose=-1).fit(X[:300], y[:300])
+    onx = onnxmltools.convert_lightgbm(model, initial_types=[("input", FloatTensorType([None, 5]))], target_opset=15,
+                                       zipmap=False)
+    folder = tmp_path_factory.mktemp("remedies")
+    wide, rounded = folder / "float64.onnx", folder / "rounded.onnx"
+    onnx.save(scope["exact_thresholds"](onx, model, True), wide)
+    onnx.save(scope["exact_thresholds"](onx, model, False), rounded)
+    return dict(model=model, X_test=X[300:], float64_path=wide, rounded_path=rounded)
+
+
+def _on_thresholds(model, X):
+    from helpers.classic import split_thresholds
+
+    thresholds = split_thresholds(model)
+    rows, features = X.astype(np.float64), sorted(thresholds)
+    for i in range(len(rows)):
+        f = features[i % len(features)]
+        rows[i, f] = thresholds[f][i % len(thresholds[f])]
+    return rows
+
+
+def _shares(context, rows):
     from helpers.classic import rows_outside_tolerance
     from helpers.verify import run_onnx
 
-    X_train, y_train, X_test, _ = trees
-    model = LGBMClassifier(n_estimators=10, num_leaves=7, verbose=-1).fit(X_train, y_train)
-    onx = onnxmltools.convert_lightgbm(model, initial_types=[("input", FloatTensorType([None, 5]))], target_opset=15,
-                                       zipmap=False)
-    rounded, wide = tmp_path / "rounded.onnx", tmp_path / "wide.onnx"
-    onnx.save(onx, rounded)
-    onnx.save(_float64_front(onx), wide)
-    context = dict(model=model, X_test=X_test, float64_path=wide, rounded_path=rounded)
-    X64 = X_test.astype(np.float64) + 1e-9
-    want = model.predict_proba(X64)
-    right = {"float64 thresholds": rows_outside_tolerance(want, run_onnx(wide, [X64])["probabilities"]),
-             "float32 thresholds rounded down": rows_outside_tolerance(want, run_onnx(rounded, [X64.astype(np.float32)])["probabilities"])}
-    assert exercises.check("13.2", right, **context)
-    _refused(exercises.check("13.2", {"float64": 0.0}, **context), "keys")
-    _refused(exercises.check("13.2", dict.fromkeys(right, 2.0), **context), "between 0 and 1")
-    _refused(exercises.check("13.2", {k: v + 0.25 for k, v in right.items()}, **context), "not the share measured")
+    want = context["model"].predict_proba(rows)
+    return {"float64 thresholds": rows_outside_tolerance(want, run_onnx(context["float64_path"], [rows])["probabilities"]),
+            "float32 thresholds rounded down": rows_outside_tolerance(
+                want, run_onnx(context["rounded_path"], [rows.astype(np.float32)])["probabilities"])}
+
+
+def test_13_2_accepts_the_rows_on_the_thresholds_and_their_shares(remedies):
+    rows = _on_thresholds(remedies["model"], remedies["X_test"])
+    shares = _shares(remedies, rows)
+    assert shares["float64 thresholds"] == 0 < shares["float32 thresholds rounded down"], shares
+    assert exercises.check("13.2", (rows, shares), **remedies)
+
+
+def test_13_2_refuses_the_constant_guess_that_nothing_flips(remedies):
+    rows = _on_thresholds(remedies["model"], remedies["X_test"])
+    _refused(exercises.check("13.2", (rows, {"float64 thresholds": 0.0, "float32 thresholds rounded down": 0.0}),
+                             **remedies), "not the share measured")
+
+
+def test_13_2_refuses_rows_a_hair_off_on_which_no_remedy_breaks(remedies):
+    rows = remedies["X_test"].astype(np.float64) + 1e-9
+    shares = _shares(remedies, rows)
+    assert shares == {"float64 thresholds": 0.0, "float32 thresholds rounded down": 0.0}
+    _refused(exercises.check("13.2", (rows, shares), **remedies), "holds too")
+
+
+def test_13_2_refuses_a_copy_of_the_float32_test_rows(remedies):
+    rows = remedies["X_test"].astype(np.float64)
+    _refused(exercises.check("13.2", (rows, _shares(remedies, rows)), **remedies), "float32 number already")
+    _refused(exercises.check("13.2", (remedies["X_test"], {}), **remedies), "float64 array")
+
+
+def test_13_2_refuses_malformed_answers(remedies):
+    rows = _on_thresholds(remedies["model"], remedies["X_test"])
+    right = _shares(remedies, rows)
+    _refused(exercises.check("13.2", right, **remedies), "tuple of 2")
+    _refused(exercises.check("13.2", (rows, {"float64": 0.0}), **remedies), "keys")
+    _refused(exercises.check("13.2", (rows, dict.fromkeys(right, 2.0)), **remedies), "between 0 and 1")
 
 
 def test_13_3_wants_float64_scaling_cast_once_and_the_same_rows(trees):
