@@ -65,3 +65,18 @@ def test_21_2_compares_with_the_check_s_own_parity_on_the_converted_model():
     outside = exercises.check("21.2", flagged, original=original)
     assert not outside and "outside tolerance" in outside.message
     assert "ParityResult" in exercises.check("21.2", 0.0, original=original).message
+
+
+def test_21_2_refuses_the_notebook_s_opset_9_parity_and_a_loose_tolerance():
+    from onnx import version_converter
+
+    from helpers import zoo
+
+    original = _softmax_model()
+    notebooks_own = zoo.intermediate_parity(original, zoo.dummy_inputs(original), name="t", record=False)
+    stale = exercises.check("21.2", notebooks_own, original=original)
+    assert not stale and "convert_version(model, 13)" in stale.message
+    converted = version_converter.convert_version(original, 13)
+    loose = zoo.intermediate_parity(converted, zoo.dummy_inputs(converted), name="t", rtol=1.0, atol=1.0, record=False)
+    refused = exercises.check("21.2", loose, original=original)
+    assert not refused and "looser than the defaults" in refused.message
