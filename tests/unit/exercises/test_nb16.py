@@ -55,3 +55,18 @@ def test_16_2_wants_the_other_opset_and_the_changed_definitions(tmp_path):
     _refused(exercises.check("16.2", (at12, "Relu"), reference=at13), "set of strings")
 
 
+
+
+def test_16_2_refuses_the_notebook_s_own_files(tmp_path):
+    chosen, newest = tmp_path / "digits_cnn_opset13.onnx", tmp_path / "digits_cnn_export_model.onnx"
+    onnx.save(_ops_model(["Relu", "MaxPool", "Flatten"], 13), chosen)
+    onnx.save(_ops_model(["Relu", "MaxPool", "Flatten"], 23), newest)  # mx.onnx.export_model's own opset
+    _refused(exercises.check("16.2", (chosen, set()), reference=chosen), "declares opset 13")
+    _refused(exercises.check("16.2", (newest, {"Relu"}), reference=chosen), "declares opset 23")
+
+
+def test_16_1_refuses_the_notebook_s_own_file_as_the_new_export(tmp_path):
+    reference = tmp_path / "digits_cnn_opset13.onnx"
+    onnx.save(_ops_model(["Relu", "Flatten"], 13), reference)
+    X = np.zeros((3, 4), np.float32)
+    _refused(exercises.check("16.1", (None, reference, "Relu"), X=X, reference=reference), "no operator the original lacks")
