@@ -65,7 +65,7 @@ def _check_default_opset(answer: Any, *, model: Any, X: Any, not_one_of: Any = (
     return None
 
 
-@exercise("20.3", "serve a second file on the first server's port; answer the file name that port serves then")
+@exercise("20.3", "serve a second file on the first server's port; answer the page that port serves then")
 def _check_same_port(answer: Any, *, first: Any, second: Any) -> str | None:
     import logging
     import re
@@ -75,7 +75,11 @@ def _check_same_port(answer: Any, *, first: Any, second: Any) -> str | None:
     import netron
 
     if not isinstance(answer, str):
-        return f"answer a file name (a str), as the page's <meta name=\"file\"> names it, not {type(answer).__name__}."
+        return f"answer the page you fetched (its HTML, a str), not {type(answer).__name__}."
+    answered = re.search(r'<meta name="file" content="/data/([^"]+)"', answer)
+    if answered is None or '<meta name="version"' not in answer:
+        return ("this is not a Netron page (no <meta name=\"file\">, no <meta name=\"version\">): fetch the page at "
+                "the shared address with urllib.request.urlopen after the second netron.start, and answer its text.")
     level = logging.getLogger().level
     address = netron.start(str(first), address=("127.0.0.1", 0), browse=False)
     try:
@@ -92,7 +96,7 @@ def _check_same_port(answer: Any, *, first: Any, second: Any) -> str | None:
         netron.stop(address)
         logging.getLogger().setLevel(level)
     served = re.search(r'<meta name="file" content="/data/([^"]+)"', page)
-    if served is None or Path(answer).name != served.group(1):
+    if served is None or answered.group(1) != served.group(1):
         return ("not the file that port serves now: after the second netron.start, fetch the page at the address and "
                 'read its <meta name="file">, or try /data/<name> for each file.')
     return None

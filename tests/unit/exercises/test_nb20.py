@@ -149,11 +149,30 @@ def test_20_2_refuses_opset_18_another_opset_and_another_model(tmp_path):
     _refused("20.2", 20, "answer the path", model=cnn, X=X)
 
 
-def test_20_3_checks_which_file_the_shared_port_serves(tmp_path):
+def _page(path):
+    """The page a Netron server of ``path`` serves."""
+    import urllib.request
+
+    import netron
+
+    address = netron.start(str(path), address=("127.0.0.1", 0), browse=False)
+    try:
+        return urllib.request.urlopen(f"http://{address[0]}:{address[1]}/", timeout=5).read().decode("utf-8")
+    finally:
+        netron.stop(address)
+
+
+def test_20_3_accepts_the_page_the_shared_port_serves(tmp_path):
     first, second = _conv_file(tmp_path / "first.onnx"), _conv_file(tmp_path / "second.onnx", sign=-1.0)
-    assert exercises.check("20.3", "second.onnx", first=first, second=second)
-    old = exercises.check("20.3", "first.onnx", first=first, second=second)
-    assert not old and "not the file that port serves now" in old.message
-    assert "answer a file name" in exercises.check("20.3", True, first=first, second=second).message
+    assert exercises.check("20.3", _page(second), first=first, second=second)
 
 
+def test_20_3_refuses_the_first_file_s_page(tmp_path):
+    first, second = _conv_file(tmp_path / "first.onnx"), _conv_file(tmp_path / "second.onnx", sign=-1.0)
+    _refused("20.3", _page(first), "not the file that port serves now", first=first, second=second)
+
+
+def test_20_3_refuses_a_guessed_file_name(tmp_path):
+    first, second = _conv_file(tmp_path / "first.onnx"), _conv_file(tmp_path / "second.onnx", sign=-1.0)
+    _refused("20.3", "second.onnx", "not a Netron page", first=first, second=second)
+    _refused("20.3", True, "answer the page you fetched", first=first, second=second)
