@@ -1,4 +1,6 @@
-"""workbook.runner.render_html: an HTML render opens offline, from its own file, and shows no dead viewer."""
+"""workbook.runner.render_html: an HTML render opens offline, from its own file, and shows no dead viewer.
+
+In tests/main: nbconvert lives in the main environment only."""
 
 from __future__ import annotations
 
