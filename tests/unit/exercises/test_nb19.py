@@ -23,18 +23,35 @@ def iris_pipe():
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(iris.X_train, iris.y_train)
 
 
-def test_19_1_compares_with_the_ir_version_skl2onnx_writes(iris_pipe):
+def _opset13(pipe, opset=13):
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType
 
-    written = to_onnx(iris_pipe, initial_types=[("x", FloatTensorType([None, 4]))],
-                      target_opset={"": 13, "ai.onnx.ml": 1}, options={"zipmap": False}).ir_version
-    assert written > 6, "the exercise's point: a newer opset brings an IR version ONNX Runtime 1.2 cannot read"
-    assert exercises.check("19.1", written, pipe=iris_pipe)
-    forced = exercises.check("19.1", 6, pipe=iris_pipe)
+    return to_onnx(pipe, initial_types=[("x", FloatTensorType([None, 4]))],
+                   target_opset={"": opset, "ai.onnx.ml": 1}, options={"zipmap": False})
+
+
+def test_19_1_accepts_the_model_and_the_ir_version_skl2onnx_wrote(iris_pipe):
+    model = _opset13(iris_pipe)
+    assert model.ir_version > 6, "the exercise's point: a newer opset brings an IR version ONNX Runtime 1.2 cannot read"
+    assert exercises.check("19.1", (model, model.ir_version), pipe=iris_pipe)
+
+
+def test_19_1_refuses_a_guessed_number_without_the_model(iris_pipe):
+    written = _opset13(iris_pipe).ir_version
+    assert "answer a pair" in exercises.check("19.1", written, pipe=iris_pipe).message
+    assert "not the IR version of your model" in exercises.check("19.1", (_opset13(iris_pipe), written + 3),
+                                                                  pipe=iris_pipe).message
+    assert "whole number" in exercises.check("19.1", (_opset13(iris_pipe), "7"), pipe=iris_pipe).message
+
+
+def test_19_1_refuses_the_notebook_s_ml_net_model_and_another_opset(iris_pipe):
+    for_mlnet = _opset13(iris_pipe)
+    for_mlnet.ir_version = 6  # what the notebook sets by hand
+    forced = exercises.check("19.1", (for_mlnet, 6), pipe=iris_pipe)
     assert not forced and "read ir_version before changing it" in forced.message
-    assert "not what skl2onnx wrote" in exercises.check("19.1", written + 3, pipe=iris_pipe).message
-    assert "whole number" in exercises.check("19.1", "7", pipe=iris_pipe).message
+    at11 = _opset13(iris_pipe, opset=11)
+    assert "declares ai.onnx opset 11" in exercises.check("19.1", (at11, at11.ir_version), pipe=iris_pipe).message
 
 
 def test_19_2_wants_the_ir_version_error():
