@@ -1,7 +1,7 @@
 # onnx-workbook: every command sets up what it needs first (scripts/setup.sh is quick when nothing changed).
 #   make workbook   run every notebook into build/ (executed copies, HTML, reports) and print a summary
 #   make test       lint, unit tests in both kernels, every notebook in quick mode
-#   make lab        JupyterLab on http://127.0.0.1:8888 with every kernel (LAB_PORT=8890 for another port)
+#   make lab        JupyterLab on http://127.0.0.1:8888 with every kernel, offline (workbook.lab; LAB_PORT=8890 for another port)
 #   make doctor     workshop pre-flight: Python, disk, memory, kernels, Chromium, port, local endpoint (no setup)
 #   make load       bounded load test of the local endpoint (digits CNN, 2 workers) -> build/reports/load.*
 #   make benchmark  ONNX Runtime vs PyTorch, Keras; MiniLM fp32 vs int8; the GFLOP/s ceiling; the MiniLM sweep
@@ -35,7 +35,7 @@ lint:
 	$(VENVS)/lint/bin/ruff check helpers workbook exercises tests scripts notebooks deploy conftest.py
 
 lab: setup
-	$(PY) -m jupyter lab --ip 127.0.0.1 --port $(LAB_PORT) --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) --notebook-dir notebooks
+	$(PY) -m workbook.lab --port $(LAB_PORT) --notebook-dir notebooks
 
 # Runs with the system's python3 and the standard library: it works before (and says what) setup needs.
 doctor:

@@ -36,7 +36,7 @@ from typing import Any, Callable  # noqa: UP035 (typing.Callable: subscripted at
 
 __all__ = ["Feedback", "Exercise", "EXERCISES", "exercise", "check", "registry", "onnx_session", "GAP",
            "solutions_of", "solved_notebook", "check_module", "answer_file", "pair_hint", "outputs", "load_onnx",
-           "changed_definitions"]
+           "changed_definitions", "dynamo_made"]
 
 Checker = Callable[..., "str | None"]  # None when the answer is right, else the hint
 
@@ -163,6 +163,16 @@ def changed_definitions(before: Any, after: Any) -> set[str]:
 
     old, new = _since_versions(load_onnx(before)), _since_versions(load_onnx(after))
     return {op for op in old.keys() & new.keys() if old[op] != new[op]}
+
+
+def dynamo_made(model: Any) -> bool:
+    """True when ``model`` (a path or ModelProto) was written by ``torch.onnx.export(..., dynamo=True)``: that
+    exporter stamps node metadata under ``pkg.torch.onnx``; TorchScript's nodes (``dynamo=False``) carry none,
+    and ``onnx.version_converter`` drops it."""
+    import onnx
+
+    proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model), load_external_data=False)
+    return any(p.key.startswith("pkg.torch.onnx") for node in proto.graph.node for p in node.metadata_props)
 
 
 def _record(exercise_id: str, right: bool) -> None:

@@ -10,10 +10,10 @@ from exercises import answer_file, exercise, outputs
 
 
 @exercise("11.1", "convert the functional model with inputs_as_nchw=['image']; answer the file's path")
-def _check_nchw(answer: Any, *, X_nchw: np.ndarray, probabilities: np.ndarray) -> str | None:
+def _check_nchw(answer: Any, *, X_nchw: np.ndarray, probabilities: np.ndarray, not_one_of: Any = ()) -> str | None:
     import onnx
 
-    hint = answer_file(answer)
+    hint = answer_file(answer, not_one_of=not_one_of)
     if hint:
         return hint
     graph = onnx.load(str(answer)).graph
@@ -27,9 +27,8 @@ def _check_nchw(answer: Any, *, X_nchw: np.ndarray, probabilities: np.ndarray) -
 
 
 @exercise("11.2", "convert the functional model at opset 13; answer the file's path")
-def _check_opset13(answer: Any, *, X: np.ndarray, probabilities: np.ndarray) -> str | None:
-
-    hint = answer_file(answer)
+def _check_opset13(answer: Any, *, X: np.ndarray, probabilities: np.ndarray, not_one_of: Any = ()) -> str | None:
+    hint = answer_file(answer, not_one_of=not_one_of)
     if hint:
         return hint
     from helpers.opset import opset_of

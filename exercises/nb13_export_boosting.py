@@ -34,27 +34,40 @@ def _check_max_bin(answer: Any, *, X_train: np.ndarray) -> str | None:
     return None
 
 
-@exercise("13.2", "feed both LightGBM remedies rows that were never float32; answer each one's share of rows outside tolerance")
+@exercise("13.2", "feed both LightGBM remedies float64 rows on the thresholds; answer (rows, each one's share of rows outside tolerance)")
 def _check_never_float32(answer: Any, *, model: Any, X_test: np.ndarray, float64_path: Any, rounded_path: Any) -> str | None:
     from helpers.classic import rows_outside_tolerance
     from helpers.verify import run_onnx
 
-    if not isinstance(answer, dict) or set(answer) != set(REMEDIES):
+    hint = pair_hint(answer, 2, "the float64 rows you fed both models, and the dict of shares")
+    if hint:
+        return hint
+    rows, shares = answer
+    rows = np.asarray(rows)
+    if rows.dtype != np.float64 or rows.ndim != 2 or rows.shape[1] != X_test.shape[1] or len(rows) < 20:
+        return (f"the rows should be a float64 array of at least 20 rows and {X_test.shape[1]} columns; "
+                f"this is {rows.dtype} {rows.shape}.")
+    if not (rows.astype(np.float32).astype(np.float64) != rows).any():
+        return "every value of these rows is a float32 number already: the task wants rows that were never float32."
+    if not isinstance(shares, dict) or set(shares) != set(REMEDIES):
         return f"answer a dict with the keys {list(REMEDIES)} and a share of rows (0 to 1) for each."
     for remedy in REMEDIES:
-        if not isinstance(answer[remedy], (float, int, np.floating, np.integer)) or not 0 <= answer[remedy] <= 1:
+        if not isinstance(shares[remedy], (float, int, np.floating, np.integer)) or not 0 <= shares[remedy] <= 1:
             return f"{remedy!r}: answer a share between 0 and 1 (rows outside tolerance / rows)."
-    X64 = X_test.astype(np.float64) + 1e-9
-    want = model.predict_proba(X64)
+    want = model.predict_proba(rows)
     expected = {
-        REMEDIES[0]: rows_outside_tolerance(want, list(run_onnx(float64_path, [X64]).values())[1]),
-        REMEDIES[1]: rows_outside_tolerance(want, list(run_onnx(rounded_path, [X64.astype(np.float32)]).values())[1]),
+        REMEDIES[0]: rows_outside_tolerance(want, list(run_onnx(float64_path, [rows]).values())[1]),
+        REMEDIES[1]: rows_outside_tolerance(want, list(run_onnx(rounded_path, [rows.astype(np.float32)]).values())[1]),
     }
+    if expected[REMEDIES[1]] == 0:
+        return ("on these rows the rounded-down remedy holds too (no row outside tolerance), so they show nothing: "
+                "values a hair off X_test round back to it in float32. Put one value of each row exactly on one "
+                "of the model's float64 thresholds (classic.split_thresholds).")
     for remedy, share in expected.items():
-        if abs(answer[remedy] - share) > 1e-9:
-            return (f"{remedy!r}: not the share measured on X_test.astype(np.float64) + 1e-9; feed the float64 model "
-                    "the float64 rows, the rounded-down one the same rows cast to float32, and compare with "
-                    "model.predict_proba of the float64 rows (classic.rows_outside_tolerance).")
+        if abs(shares[remedy] - share) > 1e-9:
+            return (f"{remedy!r}: not the share measured on your rows; feed the float64 model the float64 rows, the "
+                    "rounded-down one the same rows cast to float32, and compare with model.predict_proba of the "
+                    "float64 rows (classic.rows_outside_tolerance).")
     return None
 
 

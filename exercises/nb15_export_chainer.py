@@ -21,6 +21,9 @@ def _check_opset6(answer: Any) -> str | None:
                 "warnings.catch_warnings(record=True) and warnings.simplefilter('always').")
     if not isinstance(error, Exception):
         return "the second item should be the exception ONNX Runtime raised (except Exception as err: ...)."
+    if not type(error).__module__.startswith("onnxruntime"):
+        return (f"a {type(error).__name__} you made is not ONNX Runtime's: create an ort.InferenceSession for the "
+                "opset-6 file and keep the exception it raises (its class lives in onnxruntime).")
     if "NOT_IMPLEMENTED" not in str(error) and "Could not find an implementation" not in str(error):
         return "not the error of loading the opset-6 file: create an ort.InferenceSession for it and keep what it raises."
     return None

@@ -76,8 +76,9 @@ def _onnx_file(answer: Any, reference: Any = None) -> tuple[Any, str]:
     path = Path(answer)
     if path.suffix != ".onnx" or not path.is_file():
         return None, f"{path} is not an .onnx file that exists: answer the path you passed to export_to_onnx."
-    if reference is not None and path.resolve() == Path(reference).resolve():
-        return None, "that is the notebook's own file: export to a new path."
+    if reference is not None and (path.resolve() == Path(reference).resolve() or
+                                  path.read_bytes() == Path(reference).read_bytes()):
+        return None, "that is the notebook's own file (or a copy of it): export to a new path."
     try:
         return onnx_summary(path), ""
     except (ValueError, IndexError, UnicodeDecodeError) as err:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any  # noqa: UP035 (Python 3.8 kernel)
 
-from exercises import exercise, onnx_session
+from exercises import answer_file, dynamo_made, exercise, onnx_session
 
 
 def _labels(path: Any, X: Any) -> Any:
@@ -16,12 +16,13 @@ def _labels(path: Any, X: Any) -> Any:
 
 
 @exercise("20.1", "quantize the CNN in the QOperator format; answer the path (labels must agree with the float model)")
-def _check_qoperator(answer: Any, *, float_path: Any, X: Any) -> str | None:
+def _check_qoperator(answer: Any, *, float_path: Any, X: Any, not_one_of: Any = ()) -> str | None:
     import onnx
 
-    path = Path(answer) if isinstance(answer, (str, Path)) else None
-    if path is None or not path.is_file():
-        return f"answer the path of the quantized file, not {answer!r}."
+    hint = answer_file(answer, not_one_of=[float_path, *([not_one_of] if isinstance(not_one_of, (str, Path)) else not_one_of)])  # noqa: UP038
+    if hint:
+        return hint
+    path = Path(answer)
     ops = {n.op_type for n in onnx.load(str(path)).graph.node}
     if "QLinearConv" not in ops:
         pairs = "QuantizeLinear/DequantizeLinear pairs around float Conv" if "Conv" in ops else "no QLinearConv"
@@ -33,15 +34,18 @@ def _check_qoperator(answer: Any, *, float_path: Any, X: Any) -> str | None:
 
 
 @exercise("20.2", "export the CNN with dynamo=True and no opset_version; answer the path")
-def _check_default_opset(answer: Any, *, model: Any, X: Any) -> str | None:
+def _check_default_opset(answer: Any, *, model: Any, X: Any, not_one_of: Any = ()) -> str | None:
     import numpy as np
     import onnx
 
     from helpers.models import torch_predict
 
-    path = Path(answer) if isinstance(answer, (str, Path)) else None
-    if path is None or not path.is_file():
-        return f"answer the path of the exported file, not {answer!r}."
+    hint = answer_file(answer, not_one_of=not_one_of)
+    if hint:
+        return hint
+    path = Path(answer)
+    if not dynamo_made(path):
+        return "this file was not written by the dynamo exporter: call torch.onnx.export with dynamo=True."
     opset = {o.domain: o.version for o in onnx.load(str(path), load_external_data=False).opset_import}.get("", 0)
     if opset == 18:
         return "opset 18 is what the notebook asked for: leave opset_version (the helper's opset) out."
@@ -61,7 +65,7 @@ def _check_default_opset(answer: Any, *, model: Any, X: Any) -> str | None:
     return None
 
 
-@exercise("20.3", "serve a second file on the first server's port; answer the file name that port serves then")
+@exercise("20.3", "serve a second file on the first server's port; answer the page that port serves then")
 def _check_same_port(answer: Any, *, first: Any, second: Any) -> str | None:
     import logging
     import re
@@ -71,7 +75,11 @@ def _check_same_port(answer: Any, *, first: Any, second: Any) -> str | None:
     import netron
 
     if not isinstance(answer, str):
-        return f"answer a file name (a str), as the page's <meta name=\"file\"> names it, not {type(answer).__name__}."
+        return f"answer the page you fetched (its HTML, a str), not {type(answer).__name__}."
+    answered = re.search(r'<meta name="file" content="/data/([^"]+)"', answer)
+    if answered is None or '<meta name="version"' not in answer:
+        return ("this is not a Netron page (no <meta name=\"file\">, no <meta name=\"version\">): fetch the page at "
+                "the shared address with urllib.request.urlopen after the second netron.start, and answer its text.")
     level = logging.getLogger().level
     address = netron.start(str(first), address=("127.0.0.1", 0), browse=False)
     try:
@@ -88,7 +96,7 @@ def _check_same_port(answer: Any, *, first: Any, second: Any) -> str | None:
         netron.stop(address)
         logging.getLogger().setLevel(level)
     served = re.search(r'<meta name="file" content="/data/([^"]+)"', page)
-    if served is None or Path(answer).name != served.group(1):
+    if served is None or answered.group(1) != served.group(1):
         return ("not the file that port serves now: after the second netron.start, fetch the page at the address and "
                 'read its <meta name="file">, or try /data/<name> for each file.')
     return None

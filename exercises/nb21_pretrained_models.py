@@ -48,6 +48,9 @@ def _check_converted_parity(answer: Any, *, original: Any) -> str | None:
     if names != {o.name for o in reference.outputs}:
         return (f"{len(names)} tensors compared; SqueezeNet converted to opset 13 has {len(reference.outputs)}: convert "
                 "the notebook's squeeze_model with onnx.version_converter.convert_version(model, 13) and compare all of it.")
+    if getattr(answer, "rtol", 0) > reference.rtol or getattr(answer, "atol", 0) > reference.atol:
+        return (f"your comparison used rtol={answer.rtol}, atol={answer.atol}, looser than the defaults "
+                f"({reference.rtol}, {reference.atol}): a loose tolerance hides what the comparison is for.")
     outside = sorted(o.name for o in answer.outputs if not o.allclose)
     if outside != sorted(o.name for o in reference.outputs if not o.allclose):
         return f"your comparison finds {outside or 'nothing'} outside tolerance, the check does not: use the default tolerances."

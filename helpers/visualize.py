@@ -76,6 +76,8 @@ class NetronView:
     The HTML is an ``<object>`` that loads the viewer with the picture inside it as fallback content:
     a browser shows the fallback when the server does not answer (an HTML render, a notebook opened
     after the kernel stopped), and JupyterLab's sanitizer keeps only the picture in an untrusted notebook.
+    Displayed in a notebook, each display of the view is replaced by the picture when :meth:`stop` stops
+    the server: a viewer whose page is still loading (Run All) would otherwise end as "The web request failed".
     """
 
     path: Path
@@ -83,6 +85,7 @@ class NetronView:
     port: int
     height: int = 600
     picture: GraphPicture | None = None
+    _display_ids: list[str] = field(default_factory=list, repr=False)  # where the live view is shown
 
     @property
     def address(self) -> tuple[str, int]:
@@ -111,6 +114,41 @@ class NetronView:
             time.sleep(0.05)
         if _VIEWS.get(str(self.path)) is self:
             del _VIEWS[str(self.path)]
+        self._show_picture_in_place()
+
+    def _picture(self) -> GraphPicture:
+        return self.picture or GraphPicture(None, reason="no picture drawn", summary=graph_text_summary(self.path))
+
+    def stopped_bundle(self) -> dict[str, Any]:
+        """What a display of this view shows once its server has stopped: the picture, and a line that says so."""
+        bundle = self._picture()._repr_mimebundle_()
+        bundle["text/html"] = (f"{self._picture().html()}<p style=\"font-size:small\">Netron: <code>"
+                               f"{html.escape(self.path.name)}</code>, its viewer stopped; the picture of the graph "
+                               "in its place</p>")
+        return bundle
+
+    def _ipython_display_(self) -> None:
+        """Show the live view under a display id of its own, so that :meth:`stop` can put the picture there."""
+        import uuid
+
+        from IPython.display import display
+
+        display_id = uuid.uuid4().hex
+        self._display_ids.append(display_id)
+        display(self._repr_mimebundle_(), raw=True, display_id=display_id)
+
+    def _show_picture_in_place(self) -> None:
+        if not self._display_ids:
+            return
+        try:
+            from IPython.display import update_display
+
+            for display_id in self._display_ids:
+                update_display(self.stopped_bundle(), display_id=display_id, raw=True)
+        except Exception as err:  # at interpreter exit (atexit) IPython may be gone: nothing left to update
+            warnings.warn(f"Could not replace the stopped Netron viewer by its picture: {err}", RuntimeWarning,
+                          stacklevel=3)
+        self._display_ids.clear()
 
     def iframe(self, height: int | None = None, proxy_base: str | None = None) -> Any:
         """The viewer as an ``IPython.display.IFrame``.
@@ -124,7 +162,7 @@ class NetronView:
         return IFrame(src, width="100%", height=height or self.height)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        picture = self.picture or GraphPicture(None, reason="no picture drawn", summary=graph_text_summary(self.path))
+        picture = self._picture()
         bundle = picture._repr_mimebundle_()
         name = html.escape(self.path.name)
         bundle["text/html"] = (

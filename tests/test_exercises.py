@@ -172,11 +172,11 @@ def test_every_gap_has_a_check_and_a_solution_and_every_solution_a_gap(notebook)
 
 def test_every_exercise_check_is_fed_a_wrong_answer_in_a_test():
     """Every check is proved able to fail: its id appears in a test of wrong answers."""
-    tests = "\n".join(p.read_text() for p in (ROOT / "tests" / "unit").glob("test_exercises_*.py"))
-    tests += "\n".join(p.read_text() for p in (ROOT / "tests" / "unit" / "exercises").glob("test_nb*.py"))
+    tests = "\n".join(p.read_text() for p in [*(ROOT / "tests" / "unit").glob("test_exercises_*.py"),
+                                               *(ROOT / "tests" / "unit" / "exercises").glob("test_nb*.py")])
     tests += (ROOT / "tests" / "test_exercises.py").read_text()
     untested = sorted(i for i in exercises.registry() if f'"{i}"' not in tests)
-    assert not untested, f"feed these checks a wrong answer in tests/unit/test_exercises_<part>.py: {untested}"
+    assert not untested, f"feed these checks a wrong answer in tests/unit/exercises/test_nbNN.py: {untested}"
 
 
 def test_solutions_fill_the_gaps_and_a_gap_without_a_solution_is_named(tmp_path):

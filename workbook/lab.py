@@ -1,8 +1,10 @@
 """workbook.lab: a JupyterLab server on 127.0.0.1 that starts, answers and stops cleanly, kernels included.
 
-What `make lab` starts for attendees, as a context manager for tests and demos: a free port, a random
-token, offline settings (no news feed, no update check, no extension store), and a stop that shuts the
-kernels down and leaves no process behind.
+What `make lab` starts for attendees (``python -m workbook.lab``), and the same as a context manager for tests
+and demos: a free port, a random token, offline settings (no news feed and no question about it, no update
+check, no extension store), and a stop that shuts the kernels down and leaves no process behind. The settings
+live here only: :data:`LAB_OFFLINE_ARGS` on the command line, :data:`LAB_SETTINGS_OVERRIDES` in the
+environment's ``share/jupyter/lab/settings/overrides.json`` (:func:`write_settings_overrides`).
 
 >>> from workbook.lab import running_lab
 >>> with running_lab("notebooks") as lab:          # doctest: +SKIP
@@ -34,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LabServer", "LabStartError", "free_port", "running_lab", "LAB_OFFLINE_ARGS"]
+__all__ = ["LabServer", "LabStartError", "free_port", "running_lab", "lab_command", "write_settings_overrides",
+           "LAB_OFFLINE_ARGS", "LAB_SETTINGS_OVERRIDES", "main"]
 
 #: Settings that keep JupyterLab from reaching the internet: a workshop room may have none.
 LAB_OFFLINE_ARGS = (
@@ -42,6 +45,54 @@ LAB_OFFLINE_ARGS = (
     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     "--LabApp.extension_manager=readonly",
 )
+
+#: Defaults of JupyterLab settings for the workbook's server. "Would you like to get notified about official
+#: Jupyter news?" is asked while ``fetchNews`` is "none" (its default), even with no news URL: "false" is Never.
+LAB_SETTINGS_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+
+def settings_dir(python: str | os.PathLike[str] | None = None) -> Path:
+    """JupyterLab's application settings folder of the environment of ``python`` (default: this one).
+
+    It is ``<prefix>/share/jupyter/lab/settings`` unless ``JUPYTERLAB_DIR`` moves the application folder;
+    its ``overrides.json`` sets the defaults every user of that JupyterLab starts from.
+    """
+    if os.environ.get("JUPYTERLAB_DIR"):
+        return Path(os.environ["JUPYTERLAB_DIR"]) / "settings"
+    prefix = Path(python).absolute().parent.parent if python else Path(sys.prefix)  # a venv's bin/python: no resolve
+    return prefix / "share" / "jupyter" / "lab" / "settings"
+
+
+def write_settings_overrides(python: str | os.PathLike[str] | None = None) -> Path:
+    """Merge :data:`LAB_SETTINGS_OVERRIDES` into the ``overrides.json`` of ``python``'s JupyterLab; returns its path.
+
+    Keeps every other setting already there; idempotent.
+    """
+    path = settings_dir(python) / "overrides.json"
+    current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    merged = {**current, **{plugin: {**current.get(plugin, {}), **values}
+                            for plugin, values in LAB_SETTINGS_OVERRIDES.items()}}
+    if merged != current:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def lab_command(notebook_dir: str | os.PathLike[str], port: int, *, python: str | os.PathLike[str] | None = None,
+                token: str | None = None, extra_args: tuple[str, ...] = ()) -> list[str]:
+    """The ``jupyter lab`` command line of the workbook's server: 127.0.0.1 only, offline, no browser.
+
+    token: None keeps JupyterLab's own (a random token it prints with the URL).
+    """
+    command = [str(python or sys.executable), "-m", "jupyter", "lab", "--ip", "127.0.0.1", "--port", str(port),
+               "--no-browser", "--ServerApp.port_retries=0", "--notebook-dir", str(notebook_dir), *LAB_OFFLINE_ARGS]
+    if token is not None:
+        command.append(f"--ServerApp.token={token}")
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    return [*command, *extra_args]
 
 
 class LabStartError(RuntimeError):
@@ -190,13 +241,8 @@ def running_lab(
     token = token or secrets.token_hex(16)
     state = Path(tempfile.mkdtemp(prefix="onnx-workbook-lab-"))
     log_path = state / "lab.log"
-    command = [
-        str(python or sys.executable), "-m", "jupyter", "lab", "--ip", "127.0.0.1", "--port", str(port),
-        "--no-browser", f"--ServerApp.token={token}", "--ServerApp.port_retries=0",
-        "--notebook-dir", str(folder), *LAB_OFFLINE_ARGS, *extra_args,
-    ]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
+    write_settings_overrides(python)
+    command = lab_command(folder, port, python=python, token=token, extra_args=extra_args)
     child_env = dict(os.environ, JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
                      JUPYTER_RUNTIME_DIR=str(state / "runtime"), **(env or {}))
     with open(log_path, "wb") as log:
@@ -221,3 +267,20 @@ def running_lab(
     finally:
         server.stop()
         shutil.rmtree(state, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m workbook.lab [--port 8888] [--notebook-dir notebooks]``: what ``make lab`` runs, in the foreground."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m workbook.lab", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8888, help="the port on 127.0.0.1 (default 8888)")
+    parser.add_argument("--notebook-dir", default="notebooks", help="the folder JupyterLab opens (default notebooks)")
+    args = parser.parse_args(argv)
+    print(f"JupyterLab settings: {write_settings_overrides()}", flush=True)
+    command = lab_command(Path(args.notebook_dir).resolve(), args.port)
+    os.execv(command[0], command)  # JupyterLab takes over this process: Ctrl+C stops it as before
+
+
+if __name__ == "__main__":
+    main()

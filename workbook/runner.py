@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -42,6 +43,8 @@ __all__ = [
     "execute_notebook",
     "run_workbook",
     "summary_table",
+    "render_html",
+    "offline_outputs",
     "QUICK_ENV",
     "notebook_lock",
     "ipc_kernel_manager",
@@ -310,16 +313,50 @@ def _failed_cell(output: Path, fallback: int | None) -> tuple[int | None, str]:
     return fallback, ""
 
 
+#: HTML that points at a server of the kernel (a Netron viewer, an IFrame): dead in a render opened later.
+_LIVE_OBJECT = re.compile(r'<object\b[^>]*\bdata="https?://(?:127\.0\.0\.1|localhost)[:/][^"]*"[^>]*>(?P<fallback>.*?)</object>',
+                          re.S)
+_LIVE_IFRAME = re.compile(r'<iframe\b[^>]*\bsrc="https?://(?:127\.0\.0\.1|localhost)[:/][^"]*"[^>]*>.*?</iframe>', re.S)
+_IFRAME_GONE = ('<p><em>A live viewer was here, served by the notebook\'s kernel; it does not outlive the kernel. '
+                "Run the notebook to see it.</em></p>")
+
+
+def offline_outputs(nb: Any) -> Any:
+    """``nb`` (an nbformat node, edited in place) with each live viewer's HTML replaced by what outlives its kernel:
+    a Netron view (``helpers.visualize.NetronView``) by its picture, an ``IFrame`` on 127.0.0.1 by a note."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            html = output.get("data", {}).get("text/html")
+            if html is None:
+                continue
+            text = "".join(html) if isinstance(html, list) else html
+            text = _LIVE_IFRAME.sub(_IFRAME_GONE, _LIVE_OBJECT.sub(lambda m: m["fallback"], text))
+            output["data"]["text/html"] = text
+    return nb
+
+
+def render_html(notebook: Path, folder: Path) -> Path:
+    """``folder/<stem>.html``: the executed ``notebook`` as one self-contained page that opens offline.
+
+    JupyterLab's look without anything from a CDN (``workbook/templates/offline``), images embedded, and
+    live viewers replaced by their pictures (:func:`offline_outputs`).
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+                            embed_images=True)
+    body, _ = exporter.from_notebook_node(offline_outputs(nbformat.read(notebook, as_version=4)),
+                                          resources={"metadata": {"path": str(notebook.parent)}})
+    target = folder / f"{notebook.stem}.html"
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
 def _render_html(notebook: Path, folder: Path) -> Path | None:
     try:
-        import nbformat
-        from nbconvert import HTMLExporter
-
-        folder.mkdir(parents=True, exist_ok=True)
-        body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-        target = folder / f"{notebook.stem}.html"
-        target.write_text(body, encoding="utf-8")
-        return target
+        return render_html(notebook, folder)
     except Exception as err:  # an HTML render must never fail the run
         print(f"warning: could not render {notebook.name} to HTML: {err}", file=sys.stderr)
         return None

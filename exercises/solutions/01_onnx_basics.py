@@ -11,7 +11,7 @@ softmax_11 = helper.make_model(softmax_graph, opset_imports=[helper.make_opsetid
 softmax_11.ir_version = 10
 onnx.checker.check_model(softmax_11, full_check=True)
 softmax_session = ort.InferenceSession(softmax_11.SerializeToString(), providers=["CPUExecutionProvider"])
-answer_1_1 = softmax_session.run(None, {"x": x})[0]
+answer_1_1 = (softmax_11, softmax_session.run(None, {"x": x})[0])
 
 # %% 1.2
 doubled = onnx.ModelProto()

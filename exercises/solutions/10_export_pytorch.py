@@ -21,9 +21,14 @@ torch.onnx.export(AutoScaleCond(model).eval(), (example,), answer_10_2, dynamo=T
 print(inspect.summarize_model(answer_10_2).operators)
 
 # %% 10.3
-try:
-    check_parameters("10_export_pytorch", {**globals(), "opset": 17})
-    answer_10_3 = None
-except ValueError as err:
-    answer_10_3 = err
-print(answer_10_3)
+repaired = onnx.load(path_17)  # the file the exporter wrote at opset 17, refused by the checker (section 9)
+for node in repaired.graph.node:
+    if node.op_type == "ReduceMax":
+        print(node.op_type, [(a.name, onnx.helper.get_attribute_value(a)) for a in node.attribute])
+        kept = [a for a in node.attribute if a.name != "noop_with_empty_axes"]  # 0, the default: removing it is exact
+        del node.attribute[:]
+        node.attribute.extend(kept)
+onnx.checker.check_model(repaired, full_check=True)  # no ValidationError now
+answer_10_3 = out / "autoscale_where_dynamo_opset17_repaired.onnx"
+onnx.save(repaired, answer_10_3)
+print(ort.InferenceSession(answer_10_3).run(None, {"image": raw_test[:2]})[0].argmax(1))

@@ -9,16 +9,26 @@ print(f"max_bin=15: {moved_coarse} of {sum(map(len, coarse.values()))} distinct 
 answer_13_1 = (lgb_coarse, moved_coarse)
 
 # %% 13.2
-X_off = X_test.astype(np.float64) + 1e-9  # values no float32 can hold exactly
-want = lgb_clf.predict_proba(X_off)
-answer_13_2 = {
-    "float64 thresholds": classic.rows_outside_tolerance(
-        want, verify.run_onnx(paths["lightgbm", "classifier (float64 thresholds)"], [X_off])["probabilities"]),
-    "float32 thresholds rounded down": classic.rows_outside_tolerance(
-        want, verify.run_onnx(paths["lightgbm", "classifier (float32 thresholds rounded down)"],
-                              [X_off.astype(np.float32)])["probabilities"]),
-}
-print(answer_13_2)  # float64 holds for any input; rounding down is exact for float32 inputs only (here +1e-9 mostly rounds back)
+X_off = X_test.astype(np.float64) + 1e-9  # a hair off: cast to float32, these values round back to X_test
+thresholds = classic.split_thresholds(lgb_clf)  # {feature: LightGBM's float64 thresholds}
+X_on = X_test.astype(np.float64)
+features = sorted(thresholds)
+for i in range(len(X_on)):  # one value of each row exactly on a threshold: LightGBM sends it left
+    f = features[i % len(features)]
+    X_on[i, f] = thresholds[f][i % len(thresholds[f])]
+float64_model = paths["lightgbm", "classifier (float64 thresholds)"]
+rounded_model = paths["lightgbm", "classifier (float32 thresholds rounded down)"]
+shares = {}
+for name, X64 in (("a hair off", X_off), ("on the thresholds", X_on)):
+    want = lgb_clf.predict_proba(X64)
+    shares[name] = {
+        "float64 thresholds": classic.rows_outside_tolerance(
+            want, verify.run_onnx(float64_model, [X64])["probabilities"]),
+        "float32 thresholds rounded down": classic.rows_outside_tolerance(
+            want, verify.run_onnx(rounded_model, [X64.astype(np.float32)])["probabilities"]),
+    }
+print(shares)  # float64 holds for any input; rounding down is exact for float32 inputs only
+answer_13_2 = (X_on, shares["on the thresholds"])
 
 # %% 13.3
 scaler64 = StandardScaler().fit(X_train.astype(np.float64))

@@ -4,7 +4,7 @@
 # %% 19.1
 opset13 = to_onnx(pipe, initial_types=[("x", FloatTensorType([None, 4]))],
                   target_opset={"": 13, "ai.onnx.ml": 1}, options={"zipmap": False})
-answer_19_1 = opset13.ir_version
+answer_19_1 = (opset13, opset13.ir_version)
 print("ai.onnx operators:", [n.op_type for n in opset13.graph.node if n.domain in ("", "ai.onnx")])
 
 # %% 19.2

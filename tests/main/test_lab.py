@@ -116,3 +116,12 @@ def test_a_lab_that_cannot_start_says_why(tmp_path):
         with pytest.raises(LabStartError, match="is port .* in use"), running_lab(
                 tmp_path, port=taken.getsockname()[1], startup_timeout=60):
             pass
+
+
+def test_the_lab_never_asks_about_jupyter_news(tmp_path):
+    """JupyterLab asks "Would you like to get notified about official Jupyter news?" while fetchNews is "none"."""
+    with running_lab(tmp_path, startup_timeout=180) as lab:
+        notification = lab.api("lab/api/settings/@jupyterlab/apputils-extension:notification")
+    properties = notification["schema"]["properties"]
+    assert properties["fetchNews"]["default"] == "false", properties["fetchNews"]
+    assert properties["checkForUpdates"]["default"] is False

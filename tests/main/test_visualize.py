@@ -93,6 +93,41 @@ def test_the_view_is_live_with_a_server_and_shows_its_picture_without_one(tmp_pa
     assert "image/png" in bundle and '<img src="data:image/png;base64,' in bundle["text/html"]
 
 
+def _record_displays(monkeypatch):
+    """What a notebook would show: IPython's display and update_display, recorded by display id."""
+    import IPython.display
+
+    shown = {}
+    monkeypatch.setattr(IPython.display, "display", lambda bundle, raw, display_id: shown.__setitem__(display_id, bundle))
+    monkeypatch.setattr(IPython.display, "update_display",
+                        lambda bundle, raw, display_id: shown.__setitem__(display_id, bundle))
+    return shown
+
+
+def test_stopping_a_displayed_view_puts_its_picture_in_its_place(tmp_path, views, monkeypatch):
+    shown = _record_displays(monkeypatch)
+    png = tmp_path / "a.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 16)
+    view = visualize.open_in_netron(_named_model(tmp_path / "a.onnx"), picture=visualize.GraphPicture(png))
+    view._ipython_display_()  # what a notebook cell ending in `view` does
+    view._ipython_display_()  # shown twice: both places change
+    assert len(shown) == 2 and all(b["text/html"].startswith(f'<object data="{view.url}"') for b in shown.values())
+    view.stop()
+    for bundle in shown.values():
+        assert "<object" not in bundle["text/html"] and view.url not in bundle["text/html"]
+        assert '<img src="data:image/png;base64,' in bundle["text/html"] and "viewer stopped" in bundle["text/html"]
+
+
+def test_a_running_view_stays_live_where_it_is_shown(tmp_path, views, monkeypatch):
+    shown = _record_displays(monkeypatch)
+    view = visualize.open_in_netron(_named_model(tmp_path / "a.onnx"))
+    view._ipython_display_()
+    other = visualize.open_in_netron(_named_model(tmp_path / "b.onnx"))
+    other.stop()  # another view's stop leaves this display alone
+    (bundle,) = shown.values()
+    assert bundle["text/html"].startswith(f'<object data="{view.url}"') and view.alive
+
+
 @pytest.mark.parametrize("content", [b"", b"definitely not a protobuf \xff\xfe" * 10, "truncated"])
 def test_a_file_that_is_not_onnx_is_refused_before_any_server_starts(tmp_path, views, content):
     path = tmp_path / "bad.onnx"
