@@ -45,6 +45,13 @@ REQUIRED_CALLS: dict[str, list[str]] = {
         r"quant_pre_process\(", r"quantize_dynamic\(", r"CalibrationDataReader", r"quantize_static\(",
         r"convert_float_to_float16\(", r"optimize_model\(", r"qdq_loss_debug",
     ],
+    "33_generative_llm": [
+        r"BpeTrainer\(", r"PreTrainedTokenizerFast\(", r"LlamaConfig\(", r"LlamaForCausalLM\(", r"save_pretrained\(",
+        r"\"onnxruntime_genai\.models\.builder\"", r"\"-p\", precision", r"og\.Model\(", r"og\.Tokenizer\(",
+        r"og\.GeneratorParams\(", r"og\.Generator\(", r"\.append_tokens\(", r"\.generate_next_token\(\)",
+        r"\.create_stream\(\)", r"set_search_options\(", r"temperature", r"top_k", r"top_p", r"apply_chat_template\(",
+        r"generate\([^)]*do_sample=False", r"past_key_values", r"present", r"InferenceSession\(",
+    ],
     "40_deploy_local_endpoint": [r"azmlinfsrv --entry_script", r"--model_dir", r"--port", r"def init\(", r"def run\("],
     "42_deploy_browser_node": [
         r"convert_onnx_models_to_ort", r"subprocess\.run\(\[\"node\"",

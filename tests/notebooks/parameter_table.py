@@ -33,6 +33,7 @@ TRIES: dict[str, dict[str, Any]] = {
     "31_performance_tuning": {"threads": 1},
 
     "32_quantization": {"threads": 1, "seq_len": 32},
+    "33_generative_llm": {"steps": 15, "threads": 1, "new_tokens": 16},
 
     "40_deploy_local_endpoint": {"workers": 1, "max_batch": 16},
     "41_deploy_azureml": {"endpoint_name": "digits-onnx-2", "instance_type": "Standard_F4s_v2", "instance_count": 3},
@@ -49,6 +50,9 @@ UNTRIED: dict[tuple[str, str], str] = {
     ("19_mlnet_models_modern_runtime", "regenerate_missing"): "False only matters when 18's files are missing",
     ("21_pretrained_models", "online"): "True downloads from Hugging Face; the tests are offline",
     ("21_pretrained_models", "hf_revision"): "used only when online=True",
+    ("33_generative_llm", "online"): "True downloads a model from Hugging Face; the tests are offline",
+    ("33_generative_llm", "hub_model"): "read only when online=True",
+    ("33_generative_llm", "hub_revision"): "read only when online=True",
     ("41_deploy_azureml", "deploy_to_azure"): "True needs an Azure workspace; the tests never use credentials",
     ("41_deploy_azureml", "workspace_config"): "used only when deploy_to_azure=True",
 }
@@ -70,6 +74,7 @@ REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
     "30_inference_onnxruntime": ({"top": 11}, "top"),
     "31_performance_tuning": ({"threads": 0}, "threads"),
     "32_quantization": ({"seq_len": 513}, "seq_len"),
+    "33_generative_llm": ({"new_tokens": 500}, "new_tokens"),  # over 200 (the toy model has 512 positions)
     "40_deploy_local_endpoint": ({"workers": 0}, "workers"),
     "41_deploy_azureml": ({"instance_count": 0}, "instance_count"),
     "42_deploy_browser_node": ({"seq_len": 1000}, "seq_len"),
