@@ -746,9 +746,9 @@ def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = 
     """
     from tqdm.auto import tqdm
 
-    unknown = sorted(set(parts) - {"digits", "keras", "minilm", "gflops"})
+    unknown = sorted(set(parts) - {"digits", "keras", "minilm", "gflops", "genai"})
     if unknown:
-        raise ValueError(f"Unknown benchmark part(s) {unknown}; choose from digits, keras, minilm, gflops.")
+        raise ValueError(f"Unknown benchmark part(s) {unknown}; choose from digits, keras, minilm, gflops, genai.")
     reps = 5 if quick else 1
     plan: list[tuple[str, Callable[[], Any]]] = []
     if "digits" in parts:
@@ -760,7 +760,12 @@ def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = 
                                                     max_seconds=8 if quick else 60)))
     if "gflops" in parts:
         plan.append(("gflops", lambda: bench_gflops(threads, repeats=2 if quick else 5, include_minilm=not quick or "minilm" in parts)))
+    if "genai" in parts:  # a small LLM: transformers eager vs ONNX Runtime GenAI fp32/int4 over widths (helpers.genai)
+        from helpers import genai
+
+        plan.append(("genai", lambda: genai.bench_rows(threads, quick=quick, progress=progress)))
     rows: list[dict[str, Any]] = []
+    genai_targets: list[dict[str, Any]] = []
     fidelity, gflops = None, None
     load_start = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
     bar = tqdm(plan, desc="benchmark", disable=not progress)
@@ -772,10 +777,13 @@ def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = 
             fidelity = out["fidelity"]
         elif name == "gflops":
             gflops = out
+        elif name == "genai":
+            rows += out["rows"]
+            genai_targets = out["targets"]
         else:
             rows += out
     results: dict[str, Any] = {"label": machine_label(threads) | {"load_average_start": load_start}, "quick": quick, "rows": rows, "fidelity": fidelity,
-                               "gflops": gflops, "targets": evaluate_targets(rows, fidelity, gflops)}
+                               "gflops": gflops, "targets": evaluate_targets(rows, fidelity, gflops) + genai_targets}
     extra = []
     if fidelity:
         extra.append({"title": f"MiniLM int8 against fp32 over {fidelity['sentences']} sentences (masked mean-pooled cosine)",
@@ -806,11 +814,11 @@ def readme_markdown(results: Mapping[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m helpers.benchmark [--quick] [--threads N] [--parts digits,keras,minilm,gflops]``."""
+    """``python -m helpers.benchmark [--quick] [--threads N] [--parts digits,keras,minilm,gflops,genai]``."""
     parser = argparse.ArgumentParser(prog="python -m helpers.benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few repeats: a fast smoke run")
     parser.add_argument("--threads", type=int, default=2, help="threads for ONNX Runtime, PyTorch, TensorFlow")
-    parser.add_argument("--parts", default="digits,keras,minilm,gflops", help="comma-separated comparisons")
+    parser.add_argument("--parts", default="digits,keras,minilm,gflops", help="comma-separated comparisons (also: genai)")
     parser.add_argument("--out", default=None, help="report folder (default build/reports)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
