@@ -30,7 +30,7 @@ from helpers.benchmark import (  # the measurement library notebooks 31 and 32 u
 from helpers.report import Table
 
 #: The parts of ``make benchmark``, in the order they run.
-PARTS = ("digits", "keras", "minilm", "gflops", "int8", "sweep")
+PARTS = ("digits", "keras", "minilm", "gflops", "int8", "sweep", "genai")
 
 
 def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = PARTS,
@@ -74,7 +74,12 @@ def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = 
 
         plan.append(("sweep", lambda: bench_sweep(quick=quick, threads=sweep_threads,
                                                   int8=(fidelity or {}).get("scheme"), folder=folder)))
+    if "genai" in parts:  # a small LLM: transformers eager vs ONNX Runtime GenAI fp32/int4 over widths (helpers.genai)
+        from helpers import genai
+
+        plan.append(("genai", lambda: genai.bench_rows(threads, quick=quick, progress=progress)))
     rows: list[dict[str, Any]] = []
+    genai_targets: list[dict[str, Any]] = []
     fidelity, gflops, int8, sweep, ceilings = None, None, None, None, None
     load_start = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
     bar = tqdm(plan, desc="benchmark", disable=not progress)
@@ -90,10 +95,13 @@ def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = 
             int8 = out
         elif name == "sweep":
             sweep = out
+        elif name == "genai":
+            rows += out["rows"]
+            genai_targets = out["targets"]
         else:
             rows += out
     results: dict[str, Any] = {"label": machine_label(threads) | {"load_average_start": load_start}, "quick": quick, "rows": rows, "fidelity": fidelity,
-                               "gflops": gflops, "targets": evaluate_targets(rows, fidelity, gflops)}
+                               "gflops": gflops, "targets": evaluate_targets(rows, fidelity, gflops) + genai_targets}
     extra = []
     if fidelity:
         extra.append({"title": f"MiniLM int8 against fp32 over {fidelity['sentences']} sentences (masked mean-pooled cosine)",
