@@ -21,7 +21,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from helpers.processes import free_port, start_group
 
 __all__ = [
     "TAG_ENV",
@@ -216,12 +217,6 @@ def tagged_processes(tag: str, names: Sequence[str] = ("java", "python")) -> lis
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _alive(pid: int) -> bool:
     """True while ``pid`` exists and is not a zombie."""
     try:
@@ -273,8 +268,8 @@ class StandaloneCluster:
         assert self.work_dir is not None
         log = open(self.work_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
         cmd = ["timeout", "-k", "10", str(self.max_seconds), str(spark_home() / "bin" / "spark-class"), *args]
-        proc = subprocess.Popen(cmd, env=self._env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=self.work_dir)
+        proc = start_group(cmd, env=self._env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                           cwd=self.work_dir)
         log.close()
         self._procs.append(proc)
         return proc
@@ -294,13 +289,13 @@ class StandaloneCluster:
         """Start the master, then the workers; return once all workers are registered."""
         check_java()
         self.work_dir = Path(tempfile.mkdtemp(prefix="spark-cluster-"))
-        port, web = _free_port(), _free_port()
+        port, web = free_port(), free_port()
         self.master_url, self.web_url = f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{web}"
         self._spawn("master", ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
                                "--webui-port", str(web)])
         for i in range(self.workers):
             self._spawn(f"worker{i}", ["org.apache.spark.deploy.worker.Worker", self.master_url, "--host", "127.0.0.1",
-                                       "--webui-port", str(_free_port()), "--cores", str(self.cores_per_worker),
+                                       "--webui-port", str(free_port()), "--cores", str(self.cores_per_worker),
                                        "--memory", self.memory, "--work-dir", str(self.work_dir / f"work{i}")])
         deadline = time.monotonic() + self.start_timeout
         while self.alive_workers() < self.workers:

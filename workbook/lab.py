@@ -24,7 +24,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from helpers.processes import free_port, start_group
 
 __all__ = ["LabServer", "LabStartError", "free_port", "running_lab", "lab_command", "write_settings_overrides",
            "LAB_OFFLINE_ARGS", "LAB_SETTINGS_OVERRIDES", "main"]
@@ -97,17 +98,6 @@ def lab_command(notebook_dir: str | os.PathLike[str], port: int, *, python: str 
 
 class LabStartError(RuntimeError):
     """JupyterLab did not start (or did not answer) in time; the message carries the end of its log."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the OS picks it).
-
-    >>> 1024 < free_port() < 65536
-    True
-    """
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -246,8 +236,7 @@ def running_lab(
     child_env = dict(os.environ, JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
                      JUPYTER_RUNTIME_DIR=str(state / "runtime"), **(env or {}))
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_env,
-                                   start_new_session=True)  # its own process group: kernels stop with it
+        process = start_group(command, stdout=log, stderr=subprocess.STDOUT, env=child_env)  # kernels stop with it
     server = LabServer(process=process, port=port, token=token, notebook_dir=folder, log_path=log_path)
     try:
         deadline = time.monotonic() + startup_timeout
