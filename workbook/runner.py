@@ -45,14 +45,11 @@ __all__ = [
     "summary_table",
     "render_html",
     "offline_outputs",
-    "QUICK_ENV",
     "notebook_lock",
     "ipc_kernel_manager",
     "main",
 ]
 
-#: Set to "1" in a notebook's environment when it runs in quick mode (as under the tests).
-QUICK_ENV = "WORKBOOK_QUICK"
 
 
 #: Longest path of a Unix socket file (sun_path is 108 bytes with its terminating zero).
@@ -229,8 +226,7 @@ def execute_notebook(
     """Execute one notebook in its own kernel; never raises for a failing cell.
 
     out_dir: where the executed copy goes (default ``build/notebooks``); kept on failure.
-    parameters: injected after the cell tagged ``parameters``. ``quick=True`` also sets
-        ``WORKBOOK_QUICK=1`` in the kernel's environment.
+    parameters: injected after the cell tagged ``parameters`` (``quick=True``: the notebook's quick mode).
     cell_timeout: seconds one cell may run before the notebook fails.
     html: also render the executed copy to ``<out_dir>/../html/<name>.html``.
     solution: run the notebook with its exercises solved: a starter whose metadata ``workbook.solution``
@@ -250,9 +246,8 @@ def execute_notebook(
     source = _with_solutions(path) if solution else path
     (build_dir("results") / f"{path.stem}.json").unlink(missing_ok=True)  # no stale results
     clear_parity_records(path.stem)  # nor stale parity records: a run that records nothing must not pass
-    env_before = {k: os.environ.get(k) for k in (NOTEBOOK_ENV, QUICK_ENV)}
+    env_before = {k: os.environ.get(k) for k in (NOTEBOOK_ENV,)}
     os.environ[NOTEBOOK_ENV] = path.stem
-    os.environ[QUICK_ENV] = "1" if params.get("quick") else "0"
     start = time.perf_counter()
     run = NotebookRun(path.stem, kernel, 0.0, "ok", output=output, parameters=params)
     try:
