@@ -13,21 +13,9 @@ import onnx
 from onnx import TensorProto, helper
 
 import exercises
-
-
-def _refused(feedback, hint):
-    assert not feedback, str(feedback)
-    assert hint in feedback.message, feedback.message
-
-
-def _model(nodes, opset, inputs, outputs, initializers=()):
-    graph = helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
-
-
-def _value(name, elem=TensorProto.FLOAT, shape=("batch", 4)):
-    return helper.make_tensor_value_info(name, elem, list(shape))
-
+from tests.unit.exercises.graphs import model as _model
+from tests.unit.exercises.graphs import refused as _refused
+from tests.unit.exercises.graphs import value as _value
 
 WARNING = ("ONNX-Chainer has been tested only with opset_version 7 ~ 11The ONNX file exported with your requested "
            "opset_version (6) may cause some problems")

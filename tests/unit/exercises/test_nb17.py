@@ -8,28 +8,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
 
 import exercises
-
-
-def _refused(feedback, hint):
-    assert not feedback, str(feedback)
-    assert hint in feedback.message, feedback.message
-
-
-def _model(nodes, opset, inputs, outputs, initializers=()):
-    graph = helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
-
-
-def _value(name, elem=TensorProto.FLOAT, shape=("batch", 4)):
-    return helper.make_tensor_value_info(name, elem, list(shape))
-
-
-def _ops_model(ops, opset):
-    nodes = [helper.make_node(op, [f"t{i}"], [f"t{i + 1}"]) for i, op in enumerate(ops)]
-    return _model(nodes, opset, [_value("t0")], [_value(f"t{len(ops)}", shape=("batch", None))])
+from tests.unit.exercises.graphs import ops_model as _ops_model
+from tests.unit.exercises.graphs import refused as _refused
 
 
 def test_17_1_wants_the_upgraded_file_its_parity_and_the_moved_operators(tmp_path):
