@@ -167,8 +167,10 @@ def test_a_notebook_kernel_talks_over_ipc_not_tcp_ports(tmp_path, tmp_build):
     run = execute_notebook(nb, tmp_path / "out")
     assert run.ok, run.describe()
     transport, address = _transport(tmp_path / "out" / "96_transport.ipynb")
-    assert transport == "ipc" and address.startswith(str(tmp_build / "kernels" / "kernel-")), (transport, address)
-    assert not list((tmp_build / "kernels").iterdir()), "connection and socket files are cleaned up"
+    assert transport == "ipc", (transport, address)
+    folder = type(tmp_build)(address).parent  # build/kernels, or a short temp folder when that path is too long for a socket
+    assert folder == tmp_build / "kernels" or folder.name.startswith("wb-kernels-"), address
+    assert not list(folder.glob("kernel-*")), "connection and socket files are cleaned up"
 
 
 def test_the_transport_check_can_fail_papermill_alone_uses_tcp(tmp_path):

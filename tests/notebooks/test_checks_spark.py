@@ -32,7 +32,8 @@ GOOD_45 = {
                     "flagged": [7, 555, 1234, 1999]},
 }
 RECORDS = [{"model": "digits_cnn (Spark vs 1 process)", "verdict": "pass"},
-           {"model": "minilm (Spark vs 1 process)", "verdict": "pass"}]
+           {"model": "minilm (Spark vs 1 process)", "verdict": "pass"},
+           {"model": "digits_cnn (predict_batch_udf vs 1 process)", "verdict": "pass"}]
 
 
 def test_the_notebook_45_check_passes_a_good_run():

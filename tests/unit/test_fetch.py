@@ -10,11 +10,12 @@ import hashlib
 import logging
 import os
 
-import pooch
 import pytest
-import requests
 
 from helpers.fetch import serve_directory
+
+pooch = pytest.importorskip("pooch", reason="pooch is the main kernel's (notebook 21)")
+requests = pytest.importorskip("requests")
 
 PAYLOAD = os.urandom(300_000)
 PAYLOAD_SHA = "sha256:" + hashlib.sha256(PAYLOAD).hexdigest()

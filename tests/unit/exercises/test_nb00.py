@@ -31,6 +31,7 @@ def test_0_1_and_0_2_refuse_wrong_sets_and_parameters(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("quick = False  # q\nopset = 21  # o")]
     nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}  # as every notebook
     path = tmp_path / "01_demo.ipynb"
     nbformat.write(nb, path)
     assert exercises.check("0.2", {"quick": False, "opset": 21}, notebook=path)
