@@ -59,6 +59,7 @@ def test_the_targets_refuse_to_print_a_share_above_the_ceiling():
 
 
 def test_bench_gflops_refuses_a_share_above_a_wrong_ceiling():
+    pytest.importorskip("torch", reason="the digits CNN is built with PyTorch (main kernel)")
     wrong = {1: ceiling.Ceiling(0.001, 0.001, 1), 2: ceiling.Ceiling(0.001, 0.001, 2)}
     with pytest.raises(ceiling.CeilingError, match="digits CNN .* the ceiling is wrong"):
         benchmark.bench_gflops(threads=2, repeats=1, include_minilm=False, ceilings=wrong)
@@ -128,6 +129,7 @@ def _sweep_rows():
 
 
 def test_sweep_grid_speedups_and_plots(tmp_path):
+    pytest.importorskip("matplotlib", reason="the plots are drawn in the main kernel")
     assert sweep.grid_points((1, 8, 32, 64), (16, 256), max_tokens=4096) == [(1, 16), (1, 256), (8, 16), (8, 256),
                                                                               (32, 16), (64, 16)]
     grid = sweep.speedup_grid(_sweep_rows(), "ONNX Runtime int8", "PyTorch eager", 1, (1, 8, 32), (16, 64))

@@ -430,6 +430,7 @@ def test_a_conv_net_fed_float32_extremes_answers_422(tmp_path):
 
 
 def test_a_zipmap_probability_that_is_not_finite_is_a_422(tmp_path):
+    pytest.importorskip("skl2onnx", reason="skl2onnx lives in the main kernel")
     scorer = scorer_for(em.zipmap_model()[0], tmp_path)
     with pytest.raises(scoring.UnscorableRequest, match="NaN or infinite"):
         scorer.check_outputs([np.array([0]), [{0: float("nan"), 1: 0.5}]])
