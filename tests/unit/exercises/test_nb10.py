@@ -32,15 +32,6 @@ def _save(model, path, external=False):
     return path
 
 
-@pytest.fixture(scope="module")
-def images():
-    X = RNG.random((6, 1, 8, 8), dtype=np.float32)
-    W = RNG.normal(size=(64, 10)).astype(np.float32)
-    scores = X.reshape(6, -1) @ W
-    probs = np.exp(scores - scores.max(1, keepdims=True))
-    return X, W, probs / probs.sum(1, keepdims=True)
-
-
 def _cnn_like(W, *, dynamo=True, opset=18, flatten="Reshape"):
     """softmax(flatten(image) @ W): the stand-in for the digits CNN (one file, input image, output logits)."""
     shape = [numpy_helper.from_array(np.array([-1, 64], np.int64), "shape")] if flatten == "Reshape" else []

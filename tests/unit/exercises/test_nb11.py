@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import exercises
@@ -32,15 +31,6 @@ def _linear(tmp_path, name, W, *, input_shape, opset=17, external=False):
     path = tmp_path / f"{name}.onnx"
     onnx.save(model, path, save_as_external_data=external, location=f"{name}.onnx.data", size_threshold=0)
     return path
-
-
-@pytest.fixture(scope="module")
-def images():
-    X = RNG.random((6, 1, 8, 8), dtype=np.float32)
-    W = RNG.normal(size=(64, 10)).astype(np.float32)
-    scores = X.reshape(6, -1) @ W
-    probs = np.exp(scores - scores.max(1, keepdims=True))
-    return X, W, probs / probs.sum(1, keepdims=True)
 
 
 def test_11_1_and_11_2_want_the_layout_and_the_opset(tmp_path, images):
