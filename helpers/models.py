@@ -1,8 +1,6 @@
-"""The workbook's small reference models, shared by the export, inference, Netron and deployment notebooks.
+"""The workbook's running example, a small CNN for 8x8 digits: built, trained, exported once and reused.
 
-The digits CNN is the workbook's running example: exported in notebooks/10, benchmarked in the 30s,
-drawn by Netron in the 20s and served in the 40s. Notebooks that need its ONNX file call
-:func:`digits_cnn_onnx`, which trains and exports it once and reuses the file afterwards.
+Exported in notebooks/10 (PyTorch) and 11 (Keras), drawn in 20, benchmarked in the 30s, served in the 40s.
 
 Example::
 
@@ -20,77 +18,51 @@ import numpy as np
 
 from helpers.paths import models_dir
 
-__all__ = [
-    "make_digits_cnn",
-    "train_torch_classifier",
-    "torch_predict",
-    "make_keras_digits_model",
-    "digits_cnn_onnx",
-    "DIGITS_INPUT",
-    "DIGITS_OUTPUT",
-]
-
 #: Input and output names of the exported digits CNN.
 DIGITS_INPUT = "image"
 DIGITS_OUTPUT = "logits"
 
 
-def make_digits_cnn(channels: int = 16, seed: int = 0) -> Any:
-    """A small PyTorch CNN for 1x8x8 digits: two conv blocks and a linear head (10 logits).
-
-    channels: width of the first conv layer (the second has twice as many).
-    """
+def make_digits_cnn() -> Any:
+    """A PyTorch CNN for 1x8x8 digits (seed 0): two conv layers (16 and 32 channels) and a linear head of 10 logits."""
     import torch
     from torch import nn
 
-    torch.manual_seed(seed)
+    torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(1, channels, kernel_size=3, padding=1), nn.ReLU(),
-        nn.Conv2d(channels, 2 * channels, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(1, 16, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.ReLU(),
         nn.MaxPool2d(2),  # 8x8 -> 4x4
         nn.Flatten(),
-        nn.Linear(2 * channels * 16, 64), nn.ReLU(),
+        nn.Linear(32 * 16, 64), nn.ReLU(),
         nn.Linear(64, 10),
     )
 
 
-def train_torch_classifier(
-    model: Any,
-    X: np.ndarray,
-    y: np.ndarray,
-    epochs: int = 10,
-    batch_size: int = 64,
-    lr: float = 3e-3,
-    seed: int = 0,
-    progress: bool = True,
-    threads: int | None = 1,
-) -> list[float]:
-    """Train ``model`` with Adam and cross-entropy; returns the mean loss of each epoch.
+def train_torch_classifier(model: Any, X: np.ndarray, y: np.ndarray, epochs: int = 10,
+                           progress: bool = True) -> list[float]:
+    """Train ``model`` with Adam (lr 3e-3, batches of 64, seed 0) and cross-entropy; returns each epoch's mean loss.
 
-    Shows a progress bar over epochs unless ``progress=False``. ``threads`` caps torch's
-    intra-op threads during training (restored afterwards): one thread is fastest for these
-    tiny models, and much faster when other work shares the cores. ``None`` keeps torch's setting.
+    Trains on one thread (fastest for so small a model, and when other work shares the cores); a progress bar
+    shows the epochs unless ``progress=False``.
     """
     import torch
     from tqdm.auto import tqdm
 
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}; pass matching arrays.")
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(0)
     Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     history = []
     previous_threads = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(1)
     try:
         model.train()
         for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
-            order = torch.randperm(len(Xt), generator=generator)
             total = 0.0
-            for start in range(0, len(Xt), batch_size):
-                idx = order[start : start + batch_size]
+            for idx in torch.randperm(len(Xt), generator=generator).split(64):
                 opt.zero_grad()
                 loss = loss_fn(model(Xt[idx]), yt[idx])
                 loss.backward()
@@ -112,11 +84,11 @@ def torch_predict(model: Any, X: np.ndarray) -> np.ndarray:
         return model(torch.as_tensor(X, dtype=torch.float32)).numpy()
 
 
-def make_keras_digits_model(seed: int = 0) -> Any:
-    """A small Keras 3 functional CNN for 8x8x1 digits (channels last), softmax over 10 classes."""
+def make_keras_digits_model() -> Any:
+    """A small Keras 3 functional CNN for 8x8x1 digits (channels last, seed 0), softmax over 10 classes."""
     import keras
 
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(0)
     inputs = keras.Input(shape=(8, 8, 1), name="image")
     x = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
     x = keras.layers.MaxPooling2D(2)(x)
@@ -126,24 +98,15 @@ def make_keras_digits_model(seed: int = 0) -> Any:
     return keras.Model(inputs, outputs, name="digits_keras")
 
 
-def digits_cnn_onnx(
-    path: str | os.PathLike[str] | None = None,
-    epochs: int = 8,
-    rebuild: bool = False,
-) -> Path:
-    """The trained digits CNN as one ONNX file (``torch.onnx.export(dynamo=True)``, opset 18, dynamic batch), built on first use.
+def digits_cnn_onnx(epochs: int = 8) -> Path:
+    """The trained digits CNN as one ONNX file (dynamo exporter, opset 18, dynamic batch), built on first use.
 
-    path: where to keep it (default ``build/models/shared/digits_cnn.onnx``).
+    The file is ``build/models/shared/digits_cnn.onnx``, weights inside, with the labels ``"0"`` to ``"9"`` under
+    the metadata key ``labels``; it is kept only if it matches PyTorch on the digits test set.
     epochs: training epochs when it has to be built (about a second each on 2 cores).
-    rebuild: train and export again even if the file exists.
-
-    The weights stay inside the file (``external_data=False``), so the deployment and browser notebooks
-    can copy or fetch one file. The class labels ``"0"`` to ``"9"`` are stored under the metadata key
-    ``labels`` (a JSON list). The export is verified against PyTorch on the digits test set before the
-    file is kept.
     """
-    target = Path(path) if path else models_dir("shared") / "digits_cnn.onnx"
-    if target.exists() and not rebuild:
+    target = models_dir("shared") / "digits_cnn.onnx"
+    if target.exists():
         return target
     import torch
 
@@ -154,7 +117,6 @@ def digits_cnn_onnx(
     ds = data.load_digits(kind="images")
     model = make_digits_cnn()
     train_torch_classifier(model, ds.X_train, ds.y_train, epochs=epochs, progress=False)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp.onnx")  # parallel builders never collide
     export_torch(model, torch.zeros(2, 1, 8, 8), tmp, dynamo=True, input_names=[DIGITS_INPUT],
                  output_names=[DIGITS_OUTPUT], opset=18, external_data=False)

@@ -74,10 +74,10 @@ def run_benchmark(quick: bool = False, threads: int = 2, parts: Sequence[str] = 
 
         plan.append(("sweep", lambda: bench_sweep(quick=quick, threads=sweep_threads,
                                                   int8=(fidelity or {}).get("scheme"), folder=folder)))
-    if "genai" in parts:  # a small LLM: transformers eager vs ONNX Runtime GenAI fp32/int4 over widths (helpers.genai)
-        from helpers import genai
+    if "genai" in parts:  # a small LLM: transformers eager vs ONNX Runtime GenAI fp32/int4 over widths
+        from workbook.genai_bench import bench_rows
 
-        plan.append(("genai", lambda: genai.bench_rows(threads, quick=quick, progress=progress)))
+        plan.append(("genai", lambda: bench_rows(threads, quick=quick, progress=progress)))
     rows: list[dict[str, Any]] = []
     genai_targets: list[dict[str, Any]] = []
     fidelity, gflops, int8, sweep, ceilings = None, None, None, None, None

@@ -14,6 +14,7 @@ from onnx import TensorProto, helper
 
 import exercises
 from helpers import genai
+from workbook.genai_bench import build_genai, random_llama, train_tokenizer
 
 pytest.importorskip("onnxruntime_genai")
 
@@ -23,9 +24,9 @@ def tiny_genai(tmp_path_factory):
     """A width-64, 1-layer random LLaMA with a 300-token byte-level BPE, built to fp32 by the model builder."""
     folder = tmp_path_factory.mktemp("genai")
     text = genai.stdlib_corpus(max_chars=20_000).train
-    tokenizer = genai.train_tokenizer([text], vocab_size=300)
-    hf = genai.random_llama(64, folder / "hf", tokenizer, layers=1, heads=2)
-    return genai.build_genai(hf, folder / "fp32", "fp32", cache=folder / "cache")
+    tokenizer = train_tokenizer([text], vocab_size=300)
+    hf = random_llama(64, folder / "hf", tokenizer, layers=1, heads=2)
+    return build_genai(hf, folder / "fp32", "fp32", cache=folder / "cache")
 
 
 def _sample(folder, prompt, n, **search):
