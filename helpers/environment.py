@@ -112,7 +112,7 @@ def kernel_versions(kernel: str, names: Iterable[str] = FRAMEWORKS, timeout: flo
 
     kernels = installed_kernels()
     if kernel not in kernels:
-        raise LookupError(f"Kernel {kernel!r} is not installed (found {sorted(kernels)}); run `make setup` to create it.")
+        raise LookupError(f"Kernel {kernel!r} is not installed (found {sorted(kernels)}); run `make setup`.")
     code = ("import json, sys\nfrom helpers.environment import package_versions\n"
             "print(json.dumps(package_versions(json.loads(sys.argv[1]))))")
     done = subprocess.run([str(kernels[kernel]["python"]), "-c", code, json.dumps(list(names))], cwd=repo_root(),

@@ -49,7 +49,8 @@ def _check_input_and_output_types(operator: Any, good_input_types: Any = None,
                               ("outputs", operator.outputs, good_output_types)):
         wrong = [v.full_name for v in items if good is not None and type(v.type) not in good]
         if wrong:
-            raise RuntimeError(f"{operator.full_name}: {what} {wrong} have a type outside {[t.__name__ for t in good]}.")
+            allowed = [t.__name__ for t in good]
+            raise RuntimeError(f"{operator.full_name}: {what} {wrong} have a type outside {allowed}.")
 
 
 def patch_onnxmltools() -> list[str]:
