@@ -32,27 +32,6 @@ def _cast_list(kind: Any, items: Sequence[Any]) -> list[Any]:
     return [kind(item) for item in items]
 
 
-def _check_input_and_output_numbers(operator: Any, input_count_range: Any = None,
-                                    output_count_range: Any = None) -> None:
-    """Raise if the operator has too few or too many inputs or outputs (old helper)."""
-    for what, items, allowed in (("inputs", operator.inputs, input_count_range),
-                                 ("outputs", operator.outputs, output_count_range)):
-        low, high = allowed if isinstance(allowed, (list, tuple)) else (allowed, allowed)
-        if (low is not None and len(items) < low) or (high is not None and len(items) > high):
-            raise RuntimeError(f"{operator.full_name} takes {low} to {high} {what}, it has {len(items)}.")
-
-
-def _check_input_and_output_types(operator: Any, good_input_types: Any = None,
-                                  good_output_types: Any = None) -> None:
-    """Raise if an input or output of the operator has a type outside the allowed ones (old helper)."""
-    for what, items, good in (("inputs", operator.inputs, good_input_types),
-                              ("outputs", operator.outputs, good_output_types)):
-        wrong = [v.full_name for v in items if good is not None and type(v.type) not in good]
-        if wrong:
-            allowed = [t.__name__ for t in good]
-            raise RuntimeError(f"{operator.full_name}: {what} {wrong} have a type outside {allowed}.")
-
-
 def patch_onnxmltools() -> list[str]:
     """Put back what onnxmltools' CoreML and LIBSVM converters import (onnx/onnxmltools#735) and register their
     pieces; returns the names it added, e.g. ``['data_types.find_type_conversion', 'utils.cast_list', ...]``."""
@@ -60,14 +39,15 @@ def patch_onnxmltools() -> list[str]:
 
     import onnxmltools.convert.common.data_types as data_types
     import onnxmltools.convert.common.utils as utils
+    from skl2onnx.common.utils import check_input_and_output_numbers, check_input_and_output_types
 
     import_coremltools()  # the CoreML converter's package imports coremltools: keep it light
     added = []
     for module, label, name, fn in (
         (data_types, "data_types", "find_type_conversion", _find_type_conversion),
         (utils, "utils", "cast_list", _cast_list),
-        (utils, "utils", "check_input_and_output_numbers", _check_input_and_output_numbers),
-        (utils, "utils", "check_input_and_output_types", _check_input_and_output_types),
+        (utils, "utils", "check_input_and_output_numbers", check_input_and_output_numbers),  # skl2onnx kept them
+        (utils, "utils", "check_input_and_output_types", check_input_and_output_types),
     ):
         if not hasattr(module, name):
             setattr(module, name, fn)
