@@ -1,11 +1,6 @@
 """Export manifests that carry ONNX files and the framework's own outputs from the legacy and mlnet kernels
 (notebooks 15, 16, 18) to the main kernel (17, 19), which checks them with no Chainer, MXNet or ML.NET
 installed. Importable in every kernel (Python 3.8 included).
-
-Example::
-
-    export = read_export_manifest("chainer")
-    export.inputs["image"].shape, export.models[0].opset   # ((450, 1, 8, 8), 11)
 """
 
 from __future__ import annotations
@@ -15,7 +10,6 @@ import hashlib
 import json
 import os
 import platform
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.environment import package_versions
+from helpers.environment import kernel_name, package_versions
 from helpers.paths import models_dir, repo_root
 from helpers.report import Table, write_json
 
@@ -57,19 +51,10 @@ class LegacyExport:
     framework: str
     framework_version: str
     notebook: str
-    folder: Path
     models: list[ExportedModel]
     inputs: dict[str, np.ndarray]
     outputs: dict[str, np.ndarray]
-    environment: dict[str, Any] = field(default_factory=dict)
-    created: str = ""
-
-    def model(self, opset: int | None = None) -> ExportedModel:
-        """The exported model at ``opset`` (default: the first one listed)."""
-        for m in self.models:
-            if opset is None or m.opset == opset:
-                return m
-        raise KeyError(f"The {self.framework} export has opsets {[m.opset for m in self.models]}, not {opset}.")
+    environment: dict[str, Any] = field(default_factory=dict)  # python, kernel and package versions that made it
 
 
 def export_dir(framework: str) -> Path:
@@ -85,27 +70,14 @@ def _described(arrays: Mapping[str, Any]) -> dict[str, Any]:
     return {k: {"shape": list(np.shape(v)), "dtype": str(np.asarray(v).dtype)} for k, v in arrays.items()}
 
 
-def write_export_manifest(
-    folder: str | os.PathLike[str],
-    *,
-    framework: str,
-    framework_version: str,
-    models: Sequence[ExportedModel],
-    inputs: Mapping[str, np.ndarray],
-    outputs: Mapping[str, np.ndarray],
-    notebook: str | None = None,
-) -> Path:
+def write_export_manifest(folder: str | os.PathLike[str], *, framework: str, framework_version: str,
+                          models: Sequence[ExportedModel], inputs: Mapping[str, np.ndarray],
+                          outputs: Mapping[str, np.ndarray], notebook: str | None = None) -> Path:
     """Write ``manifest.json`` and ``reference.npz`` for the ONNX files already saved in ``folder``; returns
     the manifest's path.
 
     inputs, outputs: ``{ONNX input name: array}`` and ``{ONNX output name: the framework's own output}``.
     notebook: the producing notebook (default: the one the workbook runner is executing).
-
-    Example::
-
-        write_export_manifest(export_dir("chainer"), framework="chainer", framework_version="7.8.1",
-            models=[ExportedModel("digits_cnn_opset11.onnx", 11, "onnx_chainer", "7.8.1")],
-            inputs={"image": X}, outputs={"logits": y})
     """
     folder = Path(folder)
     if not models:
@@ -123,7 +95,7 @@ def write_export_manifest(
         # helpers.verify.NOTEBOOK_ENV, read directly: verify does not import on the mlnet kernel's Python 3.8
         "notebook": notebook or os.environ.get("WORKBOOK_NOTEBOOK") or "interactive",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017 (3.8 kernel)
-        "environment": {"python": platform.python_version(), "kernel": Path(sys.prefix).name, **versions},
+        "environment": {"python": platform.python_version(), "kernel": kernel_name(), **versions},
         "reference": REFERENCE,
         "inputs": _described(inputs),
         "outputs": _described(outputs),
@@ -143,12 +115,8 @@ def _missing(framework: str, what: str) -> MissingExportError:
 
 
 def read_export_manifest(framework_or_folder: str | os.PathLike[str]) -> LegacyExport:
-    """Read an export written by :func:`write_export_manifest` and check that its files are intact.
-
-    framework_or_folder: ``"chainer"``, ``"mxnet"``, ``"mlnet"`` (folders under ``build/models/legacy``) or a
-        folder. Raises :class:`MissingExportError`, naming the notebook to run, when a file is missing or a
-        model file changed since the manifest was written.
-    """
+    """Read the export of ``"chainer"``, ``"mxnet"``, ``"mlnet"`` (or in a folder) and check its files are intact:
+    a missing or changed file raises :class:`MissingExportError`, naming the notebook to run."""
     given = Path(framework_or_folder)
     folder = given if given.is_absolute() or len(given.parts) > 1 else models_dir("legacy") / given
     path = folder / MANIFEST
@@ -172,15 +140,12 @@ def read_export_manifest(framework_or_folder: str | os.PathLike[str]) -> LegacyE
         arrays = {k: npz[k] for k in npz.files}
     inputs = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("input/")}
     outputs = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("output/")}
-    return LegacyExport(framework, manifest["framework_version"], manifest["notebook"], folder, models,
-                        inputs, outputs, manifest["environment"], manifest["created"])
+    return LegacyExport(framework, manifest["framework_version"], manifest["notebook"], models, inputs, outputs,
+                        manifest["environment"])
 
 
-def load_legacy_exports(
-    frameworks: Sequence[str] = ("chainer", "mxnet"),
-    regenerate: Callable[..., Any] | None = None,
-    quick: bool = False,
-) -> dict[str, LegacyExport]:
+def load_legacy_exports(frameworks: Sequence[str] = ("chainer", "mxnet"), regenerate: Callable[..., Any] | None = None,
+                        quick: bool = False) -> dict[str, LegacyExport]:
     """Read the legacy exports; with a ``regenerate`` runner, first run the notebook of each missing one.
 
     regenerate: a notebook runner such as ``workbook.runner.execute_notebook``, called as
@@ -194,18 +159,17 @@ def load_legacy_exports(
     for framework in frameworks:
         try:
             found[framework] = read_export_manifest(framework)
-            continue
         except MissingExportError as err:
             if regenerate is None:
                 raise
+            notebook = repo_root() / "notebooks" / f"{PRODUCERS[framework]}.ipynb"
             reason = str(err).split(". Run ")[0]
-        notebook = repo_root() / "notebooks" / f"{PRODUCERS[framework]}.ipynb"
-        print(f"{reason}.\nRunning {notebook.name} in its kernel to regenerate it ...", flush=True)
-        run = regenerate(notebook, parameters={"quick": quick})
-        if not run.ok:
-            raise MissingExportError(f"Regenerating the {framework} export failed. {run.describe()}")
-        print(f"... done in {run.seconds:.0f} s (executed copy: {run.output}).", flush=True)
-        found[framework] = read_export_manifest(framework)
+            print(f"{reason}.\nRunning {notebook.name} in its kernel to regenerate it ...", flush=True)
+            run = regenerate(notebook, parameters={"quick": quick})
+            if not run.ok:
+                raise MissingExportError(f"Regenerating the {framework} export failed. {run.describe()}") from err
+            print(f"... done in {run.seconds:.0f} s (executed copy: {run.output}).", flush=True)
+            found[framework] = read_export_manifest(framework)
     return found
 
 
