@@ -3,13 +3,12 @@
 with ``check_parameters("10_export_pytorch", globals())``. A comment states its range in one of these forms:
 ``1 to 100`` (the bound may be ``the cores`` or ``the newest opset``), ``True or False``, ``"fp32" or "int8"``
 or ``one of "a", "b", "c"``, ``matching r"[a-z]+"``, or ``any text``. The rest says why; errors quote it.
+Standard library only: every kernel (Python 3.8 included) imports it.
 
 >>> Declared.parse("epochs", 12, "training epochs: 1 to 100").check(0)
 Traceback (most recent call last):
 ...
 ValueError: parameter epochs=0 is outside the supported range 1 to 100 (training epochs: 1 to 100).
-
-Standard library only, so every kernel (Python 3.8 included) imports it.
 """
 
 from __future__ import annotations
