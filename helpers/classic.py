@@ -43,10 +43,8 @@ def rows_outside_tolerance(expected: Any, actual: Any, rtol: float = 1e-4, atol:
 
 def tree_parity(expected: Any, actual: Any, expected_labels: Any = None, actual_labels: Any = None,
                 rtol: float = 1e-4, atol: float = 1e-5) -> dict[str, Any]:
-    """Rows outside tolerance, max error and (given labels) label agreement of a tree model's ONNX outputs.
-
-    expected, actual: probabilities (N, classes; a ZipMap list of dicts is fine) or predictions (N,).
-    """
+    """Rows outside tolerance, max error and (given labels) label agreement of a tree model's ONNX outputs:
+    probabilities (N, classes; a ZipMap list of dicts is fine) or predictions (N,)."""
     e = np.asarray(_plain(expected), dtype=np.float64)
     a = np.asarray(_plain(actual), dtype=np.float64).reshape(e.shape)
     out: dict[str, Any] = {"rows": len(e), "rows_outside_tolerance": rows_outside_tolerance(e, a, rtol, atol),

@@ -53,11 +53,8 @@ def _split(name: str, X: Any, y: np.ndarray, test_fraction: float, seed: int, **
 
 
 def load_digits(kind: Literal["images", "flat"] = "images", test_fraction: float = 0.25, seed: int = 0) -> Dataset:
-    """Handwritten digits (1797 8x8 images, 10 classes) from scikit-learn, scaled to [0, 1].
-
-    kind: ``"images"`` gives float32 arrays of shape (N, 1, 8, 8) for CNNs (NCHW, as PyTorch and ONNX);
-        ``"flat"`` gives (N, 64).
-    """
+    """Handwritten digits (1797 8x8 images, 10 classes) from scikit-learn, scaled to [0, 1]: float32 arrays of
+    shape (N, 1, 8, 8) for CNNs (NCHW, as PyTorch and ONNX) or, with ``kind="flat"``, (N, 64)."""
     from sklearn.datasets import load_digits as _load
 
     if kind not in ("images", "flat"):
@@ -97,10 +94,8 @@ def load_wine(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
 
 
 def load_churn(test_fraction: float = 0.25, seed: int = 0, columns: Sequence[str] | None = None) -> Dataset:
-    """The shipped mixed-type churn table as pandas DataFrames (numeric columns float32, the others text).
-
-    columns: the feature columns to keep (default: all of ``CHURN_NUMERIC`` and ``CHURN_CATEGORICAL``).
-    """
+    """The shipped mixed-type churn table as pandas DataFrames (numeric columns float32, the others text), with
+    the feature ``columns`` given (default: all of ``CHURN_NUMERIC`` and ``CHURN_CATEGORICAL``)."""
     import pandas as pd
 
     path = data_dir() / "churn.csv"

@@ -36,11 +36,7 @@ _ALIASES = {
 
 def package_version(name: str) -> str:
     """The installed version of a package (by import or distribution name, or a module path such as
-    ``onnxruntime.quantization``), or ``"not installed"``.
-
-    >>> package_version("a-package-that-does-not-exist")
-    'not installed'
-    """
+    ``onnxruntime.quantization``), or ``"not installed"``."""
     for dist in _ALIASES.get(name.lower(), (name,)):
         try:
             return metadata.version(dist)

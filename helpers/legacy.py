@@ -73,12 +73,9 @@ def _described(arrays: Mapping[str, Any]) -> dict[str, Any]:
 def write_export_manifest(folder: str | os.PathLike[str], *, framework: str, framework_version: str,
                           models: Sequence[ExportedModel], inputs: Mapping[str, np.ndarray],
                           outputs: Mapping[str, np.ndarray], notebook: str | None = None) -> Path:
-    """Write ``manifest.json`` and ``reference.npz`` for the ONNX files already saved in ``folder``; returns
-    the manifest's path.
-
-    inputs, outputs: ``{ONNX input name: array}`` and ``{ONNX output name: the framework's own output}``.
-    notebook: the producing notebook (default: the one the workbook runner is executing).
-    """
+    """Write ``manifest.json`` and ``reference.npz`` (``inputs`` by ONNX input name, the framework's own
+    ``outputs`` by ONNX output name) for the ONNX files already saved in ``folder``; returns the manifest's path.
+    notebook: the producing notebook (default: the one the workbook runner is executing)."""
     folder = Path(folder)
     if not models:
         raise ValueError("List at least one exported model in `models`.")
@@ -146,12 +143,8 @@ def read_export_manifest(framework_or_folder: str | os.PathLike[str]) -> LegacyE
 
 def load_legacy_exports(frameworks: Sequence[str] = ("chainer", "mxnet"), regenerate: Callable[..., Any] | None = None,
                         quick: bool = False) -> dict[str, LegacyExport]:
-    """Read the legacy exports; with a ``regenerate`` runner, first run the notebook of each missing one.
-
-    regenerate: a notebook runner such as ``workbook.runner.execute_notebook``, called as
-        ``regenerate(path, parameters={"quick": quick})`` and returning an object with ``ok`` and
-        ``describe()``. Without one, a missing export raises :class:`MissingExportError` naming the notebook.
-    """
+    """Read the legacy exports; a missing one raises :class:`MissingExportError` naming its notebook, unless
+    ``regenerate`` (``workbook.runner.execute_notebook``) runs that notebook first, with ``quick``."""
     unknown = [f for f in frameworks if f not in PRODUCERS]
     if unknown:
         raise ValueError(f"Unknown legacy frameworks {unknown}; choose from {sorted(PRODUCERS)}.")

@@ -5,9 +5,12 @@ Each cites its upstream report and adds only what is missing, so it does nothing
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 #: onnxmltools 1.14-1.16 deleted helpers its CoreML and LIBSVM converters import (fixed for CoreML in the
 #: unmerged onnx/onnxmltools#776).
@@ -35,8 +38,6 @@ def _cast_list(kind: Any, items: Sequence[Any]) -> list[Any]:
 def patch_onnxmltools() -> list[str]:
     """Put back what onnxmltools' CoreML and LIBSVM converters import (onnx/onnxmltools#735) and register their
     pieces; returns the names it added, e.g. ``['data_types.find_type_conversion', 'utils.cast_list', ...]``."""
-    import importlib
-
     import onnxmltools.convert.common.data_types as data_types
     import onnxmltools.convert.common.utils as utils
     from skl2onnx.common.utils import check_input_and_output_numbers, check_input_and_output_types
@@ -66,15 +67,8 @@ def patch_onnxmltools() -> list[str]:
 
 
 def patch_libsvm() -> list[str]:
-    """Let ``libsvm==3.23.0.4`` take numpy arrays again; returns the modules it repaired.
-
-    The binding calls ``scipy.ndarray``, ``scipy.asarray``: numpy names SciPy no longer re-exports. Its
-    ``scipy`` alias becomes numpy.
-    """
-    import importlib
-
-    import numpy as np
-
+    """Let ``libsvm==3.23.0.4``, which calls ``scipy.ndarray`` (a numpy name SciPy no longer re-exports), take
+    numpy arrays again: its ``scipy`` alias becomes numpy. Returns the modules it repaired."""
     importlib.import_module("libsvm.svmutil")  # puts the binding's folder on sys.path, as onnxmltools expects
     repaired = []
     for name in ("svm", "svmutil", "commonutil", "libsvm.svm", "libsvm.svmutil", "libsvm.commonutil"):
@@ -114,14 +108,7 @@ def fix_libsvm_class_labels(onnx_model: Any, libsvm_model: Any) -> Any:
 
 def import_coremltools() -> Any:
     """Import coremltools without letting it import TensorFlow, PyTorch and transformers (10-40 s on a busy
-    machine), which the CoreML spec and onnxmltools' converter do not need; returns the module.
-
-    They are hidden only while coremltools loads, and frameworks already imported are left alone.
-    """
-    import importlib
-
-    if "coremltools" in sys.modules:
-        return sys.modules["coremltools"]
+    machine), which CoreML specs and onnxmltools do not need: they are hidden only while it loads."""
     hidden = [name for name in ("tensorflow", "torch", "transformers") if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
