@@ -1,6 +1,5 @@
-"""What is installed and what machine this is: versions, CPU, cores, kernels.
-
-Notebook 00 shows the reader their setup (17 and 19 compare kernels); reports label their numbers with it.
+"""What is installed and what machine this is: versions, CPU, cores, kernels. Notebook 00 shows the reader
+their setup (17 and 19 compare kernels); reports label their numbers with it.
 
 >>> package_version("numpy") != "not installed"
 True
@@ -60,14 +59,22 @@ def _cpuinfo() -> dict[str, str]:
     return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (``helpers.ceiling`` uses it too)."""
+    return _cpuinfo().get("model name") or platform.processor() or platform.machine()
+
+
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags (none where /proc/cpuinfo is missing)."""
+    return set(_cpuinfo().get("flags", "").split())
+
+
 def machine_info() -> dict[str, object]:
     """CPU model and flags, logical cores usable by this process, memory, OS and Python."""
-    cpu = _cpuinfo()
-    flags = set(cpu.get("flags", "").split())
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    flags = _cpu_flags()
     return {
-        "cpu": cpu.get("model name") or platform.processor() or platform.machine(),
-        "cores": cores,
+        "cpu": _cpu_model(),
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
         "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1),
         "avx512_vnni": "avx512_vnni" in flags,
         "avx2": "avx2" in flags,

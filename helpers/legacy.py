@@ -21,8 +21,7 @@ from helpers.environment import kernel_name, package_versions
 from helpers.paths import models_dir, repo_root
 from helpers.report import Table, write_json
 
-#: Which notebook writes each framework's export.
-PRODUCERS = {"chainer": "15_export_chainer", "mxnet": "16_export_mxnet", "mlnet": "18_export_mlnet"}
+PRODUCERS = {"chainer": "15_export_chainer", "mxnet": "16_export_mxnet", "mlnet": "18_export_mlnet"}  # who writes each
 MANIFEST = "manifest.json"
 REFERENCE = "reference.npz"
 

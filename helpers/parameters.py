@@ -103,8 +103,7 @@ def declared_parameters(notebook: str | os.PathLike[str]) -> dict[str, Declared]
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     source = next(("".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
     if source is None:
-        raise ValueError(f"{path.name} has no cell tagged `parameters`: tag its first code cell so papermill can "
-                         "inject values.")
+        raise ValueError(f"{path.name} has no cell tagged `parameters`: tag its first code cell for papermill.")
     lines = [_LINE.match(line) for line in source.splitlines()]
     return {m["name"]: Declared.parse(m["name"], ast.literal_eval(m["value"]), m["help"]) for m in lines if m}
 
