@@ -1,10 +1,6 @@
-"""Where the workbook keeps things: the repository, shipped data, build products.
+"""Where the workbook keeps things: the repository, shipped data, and build products (executed notebooks,
+exported models, reports) under ``build/``, or the folder ``ONNX_WORKBOOK_BUILD`` names (tests set it).
 
-Build products (executed notebooks, exported models, reports) all go under one
-folder, ``build/`` at the repository root unless ``ONNX_WORKBOOK_BUILD`` names
-another. Tests point that variable at a temporary folder so each run is clean.
-
->>> from helpers.paths import build_dir
 >>> build_dir("models").name
 'models'
 """
@@ -13,11 +9,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-__all__ = ["BUILD_ENV", "repo_root", "data_dir", "build_dir", "models_dir", "reports_dir"]
-
-#: Environment variable that moves every build product to another folder.
-BUILD_ENV = "ONNX_WORKBOOK_BUILD"
 
 
 def repo_root() -> Path:
@@ -30,16 +21,10 @@ def data_dir() -> Path:
     return repo_root() / "data"
 
 
-def build_dir(*parts: str, create: bool = True) -> Path:
-    """A folder under the build root, created on demand.
-
-    >>> build_dir("reports").parts[-1]
-    'reports'
-    """
-    root = repo_root() / Path(os.environ.get(BUILD_ENV) or "build")  # a relative setting is from the repo root
-    path = root.joinpath(*parts)
-    if create:
-        path.mkdir(parents=True, exist_ok=True)
+def build_dir(*parts: str) -> Path:
+    """A folder under the build root, created on demand."""
+    path = repo_root().joinpath(os.environ.get("ONNX_WORKBOOK_BUILD") or "build", *parts)  # relative: to the repo
+    path.mkdir(parents=True, exist_ok=True)
     return path
 
 

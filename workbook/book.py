@@ -273,8 +273,9 @@ def _stage_reports(stager: _Stager, reports: Path) -> list[str]:
 
 
 def _environment_page(reports: Path) -> str:
-    from helpers.environment import environment_record, package_versions
+    from helpers.environment import package_versions
     from helpers.report import Table
+    from workbook.runner import environment_record
 
     path = reports / "environment.json"
     if path.exists():

@@ -47,6 +47,7 @@ __all__ = [
     "offline_outputs",
     "notebook_lock",
     "ipc_kernel_manager",
+    "environment_record",
     "main",
 ]
 
@@ -406,6 +407,30 @@ def run_workbook(
     return runs
 
 
+def environment_record() -> dict[str, object]:
+    """The machine and, for each workbook kernel installed, its package versions (installed ones only).
+
+    The runner writes it to ``build/reports/environment.json`` after a run, and the book shows it. A kernel
+    whose Python cannot be asked is listed with the reason instead of versions.
+    """
+    import datetime as _dt
+
+    from helpers.environment import installed_kernels, kernel_versions, machine_info
+
+    kernels: dict[str, object] = {}
+    for name, spec in installed_kernels().items():
+        if not name.startswith("onnx-workbook-"):
+            continue
+        try:
+            found = kernel_versions(name)
+            kernels[name] = {"display_name": spec["display_name"],
+                             "versions": {k: v for k, v in found.items() if v != "not installed"}}
+        except Exception as err:  # a broken kernel must not hide the others
+            kernels[name] = {"display_name": spec["display_name"], "error": f"{type(err).__name__}: {err}"[:300]}
+    return {"recorded": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine_info(),
+            "kernels": kernels}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run notebooks, print the summary table, write reports; exit 1 if any failed."""
     parser = argparse.ArgumentParser(prog="python -m workbook.runner", description=__doc__.split("\n\n")[0])
@@ -427,8 +452,6 @@ def main(argv: Sequence[str] | None = None) -> int:
          "cell_index": r.cell_index, "error": r.error, "output": r.output, "html": r.html} for r in runs
     ], reports)
     try:  # the machine and versions the run used, for the book (workbook.book); never fails the run
-        from helpers.environment import environment_record
-
         write_json(reports / "environment.json", environment_record())
     except Exception as err:
         print(f"warning: could not record the environment: {err}", file=sys.stderr)

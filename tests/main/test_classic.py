@@ -1,5 +1,4 @@
-"""helpers.classic: churn features and inputs, tree-parity measures, CoreML builders, LIBSVM training
-(main kernel: needs scikit-learn, pandas, xgboost, coremltools, libsvm)."""
+"""helpers.classic: churn features, tree-parity measures, split flips (main kernel: needs pandas, xgboost, lightgbm)."""
 
 from __future__ import annotations
 
@@ -37,16 +36,6 @@ def test_churn_matrix_gives_train_and_test_the_same_columns():
     assert classic.churn_matrix(unseen, cats)[0][:, len(data.CHURN_NUMERIC):].sum(axis=1).tolist() == [2.0, 2.0]
 
 
-def test_per_column_inputs_make_one_typed_input_per_column():
-    ds = data.load_churn()
-    types, feed = classic.per_column_inputs(ds.X_test)
-    assert [name for name, _ in types] == list(ds.X_test.columns) == list(feed)
-    assert feed["tenure_months"].dtype == np.float32 and feed["tenure_months"].shape == (len(ds.X_test), 1)
-    assert feed["contract"].dtype == object
-    with pytest.raises(TypeError, match="Expected a pandas DataFrame"):
-        classic.per_column_inputs(np.zeros((2, 2)))
-
-
 def test_split_thresholds_find_values_that_sit_on_a_split():
     from xgboost import XGBClassifier
 
@@ -59,13 +48,6 @@ def test_split_thresholds_find_values_that_sit_on_a_split():
     assert classic.share_on_thresholds(X + 0.5, thresholds) == 0
     with pytest.raises(TypeError, match="XGBoost or LightGBM"):
         classic.split_thresholds(object())
-
-
-def test_coreml_builders_check_their_shapes():
-    with pytest.raises(ValueError, match="2 weight rows and 3 intercepts for 3 classes"):
-        classic.coreml_glm_classifier(np.zeros((2, 4)), [0, 0, 0], [0, 1, 2])
-    with pytest.raises(ValueError, match="mean and scale must be 1-D of equal length"):
-        classic.coreml_scaler([0.0, 1.0], [1.0])
 
 
 def test_split_disagreements_counts_rows_whose_split_flips_between_precisions():

@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import classic
 from helpers import workarounds as wa
 from helpers.verify import run_onnx
 from tests.notebooks.checks_export_classic import _coreml_libsvm
@@ -118,9 +117,18 @@ def test_coreml_glm_regressor_converts_and_computes_x_times_w_plus_b():
     wa.import_coremltools()
     wa.patch_onnxmltools()
     import onnxmltools
+    from coremltools.proto import Model_pb2
+    from google.protobuf.json_format import ParseDict
 
     coef, intercept = np.array([1.0, -2.0, 0.5]), 3.0
-    onx = onnxmltools.convert_coreml(classic.coreml_glm_regressor(coef, intercept), "tiny", target_opset=15)
+    features = {"name": "features", "type": {"multiArrayType": {"shape": [3], "dataType": "DOUBLE"}}}
+    spec = ParseDict({
+        "specificationVersion": 1,
+        "description": {"input": [features], "output": [{"name": "prediction", "type": {"doubleType": {}}}],
+                        "predictedFeatureName": "prediction"},
+        "glmRegressor": {"weights": [{"value": coef.tolist()}], "offset": [intercept]},
+    }, Model_pb2.Model())
+    onx = onnxmltools.convert_coreml(spec, "tiny", target_opset=15)
     X = np.random.RandomState(1).normal(size=(5, 3)).astype(np.float32)
     got = next(iter(run_onnx(onx, {"features": X}).values()))
     np.testing.assert_allclose(got.ravel(), X @ coef + intercept, rtol=1e-5, atol=1e-5)
