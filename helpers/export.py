@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.inspect import external_data_files, load_model
 from helpers.report import Table
 
 PathLike = str | os.PathLike[str]
@@ -159,7 +160,7 @@ def set_metadata(
     target = Path(path)
     if not target.is_file():
         raise FileNotFoundError(f"No ONNX file at {target}; export the model first.")
-    proto = onnx.load(str(target), load_external_data=False)
+    proto = load_model(target, load_external_data=False)
     merged = {p.key: p.value for p in proto.metadata_props}
     for key, value in (props or {}).items():
         if not isinstance(key, str) or not key:
@@ -174,9 +175,7 @@ def set_metadata(
 
 def read_metadata(path: PathLike) -> dict[str, Any]:
     """The model's producer, description, model version and metadata props."""
-    import onnx
-
-    proto = onnx.load(str(path), load_external_data=False)
+    proto = load_model(path, load_external_data=False)
     return {
         "producer": f"{proto.producer_name} {proto.producer_version}".strip(),
         "description": proto.doc_string,
@@ -187,8 +186,6 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
 
 def model_files(path: PathLike) -> list[Path]:
     """The ONNX file and the external-data files it references: the files to ship together."""
-    from helpers.inspect import external_data_files
-
     target = Path(path)
     if not target.is_file():
         raise FileNotFoundError(f"No ONNX file at {target}; export the model first.")
