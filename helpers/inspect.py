@@ -334,19 +334,19 @@ def external_data_path(folder: Path, location: str, tensor: str = "?", where: st
     text = location.replace("\\", "/")
     if not location:
         raise _invalid(where, f"tensor {tensor!r} stores its data externally but names no location", at, fix)
+
+    def outside(kind: str, why: str = "") -> ExternalDataOutsideError:
+        return ExternalDataOutsideError(f"{where} is not a valid ONNX model: tensor {tensor!r} names the {kind}"
+                                        f"external data location {location[:200]!r}{why}, at {at}. {fix}")
+
     if text.startswith("/") or text[1:2] == ":":
-        raise ExternalDataOutsideError(f"{where} is not a valid ONNX model: tensor {tensor!r} names the absolute "
-                                       f"external data location {location[:200]!r}, at {at}. {fix}")
+        raise outside("absolute ")
     if ".." in Path(text).parts:
-        raise ExternalDataOutsideError(f"{where} is not a valid ONNX model: tensor {tensor!r} names the external "
-                                       f"data location {location[:200]!r}, which leaves the model's folder, at {at}. "
-                                       f"{fix}")
+        raise outside("", ", which leaves the model's folder")
     root = Path(os.path.realpath(folder))
     target = Path(os.path.realpath(folder / text))
     if target != root and root not in target.parents:
-        raise ExternalDataOutsideError(f"{where} is not a valid ONNX model: tensor {tensor!r} names the external "
-                                       f"data location {location[:200]!r}, a symbolic link that leads outside the "
-                                       f"model's folder, at {at}. {fix}")
+        raise outside("", ", a symbolic link that leads outside the model's folder")
     return folder / text
 
 
