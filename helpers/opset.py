@@ -1,10 +1,6 @@
-"""Opsets over time: read a model's operator versions, upgrade it to a newer opset, see what changed.
+"""Opsets over time: the workbook's one opset reader, and what an upgrade with ``onnx.version_converter`` changed.
 
-An ONNX file made years ago by a framework that no longer runs (CNTK, Chainer, an old MXNet) is
-still a standard file: load it, check it, move it to a current opset with
-``onnx.version_converter.convert_version`` (called in the notebook), and verify that it computes the
-same thing. These helpers show what changed. Introduced in
-notebooks/17_legacy_models_modern_runtime.ipynb; works in both kernels (onnx 1.18 and 1.23).
+Notebooks 15-17 use it (both kernels). Introduced in notebooks/17_legacy_models_modern_runtime.ipynb.
 
 Example::
 
@@ -20,34 +16,20 @@ from typing import Any, Union
 
 import numpy as np
 
+from helpers.inspect import load_model
 from helpers.report import Table
 
-__all__ = [
-    "opset_of",
-    "operator_versions",
-    "operator_changes",
-    "weights_listed_as_inputs",
-    "old_opset_classifier",
-]
-
 ModelLike = Union[str, "os.PathLike[str]", Any]  # a path or an onnx.ModelProto
-
-
-def _load(model: ModelLike) -> Any:
-    """An ``onnx.ModelProto`` from a path or a model, through the workbook's one loader (clear errors)."""
-    from helpers.inspect import load_model
-
-    return load_model(model, load_external_data=False)
 
 
 _RAISE = object()
 
 
 def opset_of(model: ModelLike, default: Any = _RAISE) -> int:
-    """The default-domain opset a model declares (domain ``""`` or its other spelling ``"ai.onnx"``).
+    """The ai.onnx opset a model declares (domain ``""`` or ``"ai.onnx"``).
 
-    default: returned when the model imports no ai.onnx opset (classic ML models may declare only
-        ``ai.onnx.ml``); without it that raises ``ValueError``. The workbook's one opset reader.
+    default: returned when the model imports none (classic ML models may import only ``ai.onnx.ml``);
+        without it that raises ``ValueError``.
 
     >>> import onnx
     >>> graph = onnx.helper.make_graph([], "empty", [], [])
@@ -55,7 +37,7 @@ def opset_of(model: ModelLike, default: Any = _RAISE) -> int:
     9
     >>> opset_of(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("ai.onnx.ml", 3)]), None)
     """
-    proto = _load(model)
+    proto = load_model(model, load_external_data=False)
     for entry in proto.opset_import:
         if entry.domain in ("", "ai.onnx"):
             return int(entry.version)
@@ -81,11 +63,8 @@ def _since_versions(proto: Any) -> dict[str, int]:
 
 
 def operator_versions(model: ModelLike) -> Table:
-    """One row per operator type: how often it occurs and which version of its definition applies.
-
-    An operator's version is the newest definition at or below the model's opset (its ``since_version``).
-    """
-    proto = _load(model)
+    """One row per operator type: how often it occurs and the version of its definition (``since_version``)."""
+    proto = load_model(model, load_external_data=False)
     counts = Counter(n.op_type for n in proto.graph.node if n.domain in ("", "ai.onnx"))
     versions = _since_versions(proto)
     rows = [{"operator": op, "nodes": counts[op], "definition version": versions[op]} for op in counts]
@@ -93,12 +72,12 @@ def operator_versions(model: ModelLike) -> Table:
 
 
 def operator_changes(before: ModelLike, after: ModelLike) -> Table:
-    """Compare the operators of a model before and after an upgrade: counts and definition versions.
+    """The operators of a model before and after an upgrade: counts and definition versions.
 
-    A row whose definition version moved is an operator whose meaning or signature may have changed;
-    a row that appears or disappears was added or removed by the converter's adapters.
+    A moved definition version may mean a changed meaning or signature; a row that appears or disappears was
+    added or removed by the converter's adapters.
     """
-    old, new = _load(before), _load(after)
+    old, new = (load_model(m, load_external_data=False) for m in (before, after))
     c_old = Counter(n.op_type for n in old.graph.node)
     c_new = Counter(n.op_type for n in new.graph.node)
     v_old, v_new = _since_versions(old), _since_versions(new)
@@ -117,18 +96,16 @@ def operator_changes(before: ModelLike, after: ModelLike) -> Table:
 
 def weights_listed_as_inputs(model: ModelLike) -> list[str]:
     """Initializers that are also graph inputs (an old exporters' habit; ONNX Runtime warns about it)."""
-    proto = _load(model)
+    proto = load_model(model, load_external_data=False)
     inits = {t.name for t in proto.graph.initializer}
     return [i.name for i in proto.graph.input if i.name in inits]
 
 
 def old_opset_classifier(opset: int = 9, n_features: int = 64, n_classes: int = 10, seed: int = 0) -> Any:
-    """A small classifier built the way 2017-2019 exporters (CNTK 2.x, Chainer) wrote models, at an old opset.
+    """A stand-in for a 2017-2019 export (CNTK, Chainer) at an old opset, with seeded random weights.
 
-    MatMul/Add layers, BatchNormalization, Dropout with its ``ratio`` attribute (an input since opset 12)
-    and a Softmax over a 3-D tensor with ``axis=1`` (before opset 13 that flattens everything after axis 1;
-    from 13 it normalizes one axis only). Weights are seeded random numbers: a stand-in for a model
-    whose framework is gone. Output ``probabilities`` has shape (batch, n_classes), each row sums to 1.
+    Dropout has its ``ratio`` attribute (an input since opset 12), and the Softmax over a 3-D tensor with
+    ``axis=1`` flattens everything after axis 1 (from opset 13 it normalizes one axis only).
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper

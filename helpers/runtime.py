@@ -1,17 +1,7 @@
-"""Running ONNX models with ONNX Runtime: one session builder, and inputs checked before ``run``.
+"""ONNX Runtime sessions: the workbook's one session builder, and a session that checks inputs before ``run``.
 
-ONNX Runtime's own errors for a wrong input are accurate but terse ("Unexpected input data type",
-"Invalid rank for input", "Required inputs (['x']) are missing"). :func:`validate_inputs` checks a
-feed against the session's declared inputs *before* calling ``run`` and raises :class:`InputError`
-naming the input, what it expects (dtype and shape with symbolic dimensions), what arrived, and the
-fix. :class:`Session` wraps an ``InferenceSession`` and does that on every call.
-:func:`make_session` builds a session from keyword arguments; notebooks 30 and 31 first set each
-``SessionOptions`` field by hand. Introduced in notebooks/30_inference_onnxruntime.ipynb.
-
->>> from helpers.runtime import make_session, make_two_io_model
->>> session = make_session(make_two_io_model(), intra_op_threads=1, spinning=False)
->>> [i.name for i in session.get_inputs()]
-['features', 'weights']
+Notebook 30 shows :class:`Session` and :func:`capture_error`, notebook 31 :func:`make_session`'s options.
+Introduced in notebooks/30_inference_onnxruntime.ipynb.
 """
 
 from __future__ import annotations
@@ -23,40 +13,26 @@ from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "InputError",
-    "ONNX_TO_NUMPY",
-    "make_session",
-    "Session",
-    "validate_inputs",
-    "capture_error",
-    "make_two_io_model",
-]
+from helpers.inspect import ensure_valid_model
 
-# -- the input validator: one implementation, in deploy/onnx_scoring.py ------------------------------
-# The scoring folder must deploy on its own (numpy and onnxruntime only), so the validator lives there
-# and this module loads that file by path; the endpoint and the workbook check inputs with the same code.
+
 def _load_scoring() -> Any:
+    """deploy/onnx_scoring.py, loaded by path: the endpoint deploys it alone, and the workbook checks inputs
+    with the same code."""
     import importlib.util
     import sys
 
-    if "onnx_scoring" in sys.modules:
-        return sys.modules["onnx_scoring"]
-    path = Path(__file__).resolve().parent.parent / "deploy" / "onnx_scoring.py"
-    spec = importlib.util.spec_from_file_location("onnx_scoring", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["onnx_scoring"] = module
-    spec.loader.exec_module(module)
-    return module
+    if "onnx_scoring" not in sys.modules:
+        path = Path(__file__).resolve().parent.parent / "deploy" / "onnx_scoring.py"
+        spec = importlib.util.spec_from_file_location("onnx_scoring", path)
+        sys.modules["onnx_scoring"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules["onnx_scoring"])
+    return sys.modules["onnx_scoring"]
 
 
-_scoring = _load_scoring()
-#: ONNX Runtime's type strings and the numpy dtype each needs.
-ONNX_TO_NUMPY = _scoring.ONNX_TO_NUMPY
 #: A feed does not fit the model's declared inputs (name, dtype, rank or a fixed dimension).
-InputError = _scoring.InputError
-validate_inputs = _scoring.validate_inputs
-_shape_text = _scoring._shape_text
+InputError = _load_scoring().InputError
+validate_inputs = _load_scoring().validate_inputs
 
 _OPT_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
                "all": "ORT_ENABLE_ALL"}
@@ -75,19 +51,16 @@ def make_session(
     spinning: bool | None = None,
     providers: Sequence[str] = ("CPUExecutionProvider",),
 ) -> Any:
-    """An ``onnxruntime.InferenceSession`` with the common ``SessionOptions`` as arguments.
+    """An ``onnxruntime.InferenceSession`` of a valid model (path, ``ModelProto`` or bytes), options as arguments.
 
-    model: an ONNX file path, ``ModelProto`` or serialized bytes.
-    intra_op_threads: threads inside one operator (0 = ONNX Runtime's default, one per core).
-    inter_op_threads: threads running independent operators at once (only with ``parallel=True``).
-    parallel: ``ORT_PARALLEL`` execution mode instead of ``ORT_SEQUENTIAL``.
-    optimization: graph optimization level, one of ``disable``, ``basic``, ``extended``, ``all``.
-    optimized_path: also write the optimized graph to this file.
-    profile_prefix: turn the profiler on; the trace is written to ``<prefix>_<date>.json`` by
-        ``session.end_profiling()``.
-    memory_arena: keep freed buffers in ONNX Runtime's arena for reuse (faster, holds memory).
-    spinning: whether idle intra-op threads spin waiting for work (``None`` = ONNX Runtime's default, on);
-        turn it off when other work shares the cores.
+    intra_op_threads, inter_op_threads: 0 is ONNX Runtime's default (inter-op threads need ``parallel=True``).
+    optimization: ``disable``, ``basic``, ``extended`` or ``all``; optimized_path: write the optimized graph there.
+    profile_prefix: profile; ``session.end_profiling()`` writes ``<prefix>_<date>.json``.
+    spinning: whether idle threads spin waiting for work (``None``: ONNX Runtime's default, on).
+
+    >>> session = make_session(make_two_io_model(), intra_op_threads=1, spinning=False)
+    >>> [i.name for i in session.get_inputs()]
+    ['features', 'weights']
     """
     import onnxruntime as ort
 
@@ -107,11 +80,9 @@ def make_session(
         opts.profile_file_prefix = str(profile_prefix)
     opts.enable_cpu_mem_arena = bool(memory_arena)
     if spinning is not None:
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-        opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
-    from helpers.inspect import ensure_valid_model
-
-    ensure_valid_model(model)  # one clear error (NotAnOnnxModelError) for a bad file, not ONNX Runtime's
+        for pool in ("intra_op", "inter_op"):
+            opts.add_session_config_entry(f"session.{pool}.allow_spinning", "1" if spinning else "0")
+    ensure_valid_model(model)  # NotAnOnnxModelError for a bad file, not ONNX Runtime's raw error
     if hasattr(model, "SerializeToString"):
         model = model.SerializeToString()
     elif isinstance(model, (str, os.PathLike)):
@@ -120,13 +91,11 @@ def make_session(
 
 
 class Session:
-    """An ``InferenceSession`` that checks inputs first and returns outputs by name.
+    """An ``InferenceSession`` that checks inputs first (:class:`InputError`) and returns outputs by name.
 
-    Example::
-
-        s = Session("model.onnx")
-        s.run({"image": x})["logits"].shape
-        # (1, 10)
+    >>> s = Session(make_two_io_model())
+    >>> s(np.ones((1, 4), np.float32), np.ones(4, np.float32))["weighted_sum"]
+    array([4.], dtype=float32)
     """
 
     def __init__(self, model: Any, **options: Any) -> None:
@@ -150,7 +119,7 @@ class Session:
             if len(arrays) != len(self.input_names):
                 raise InputError(f"The model takes {len(self.input_names)} inputs {self.input_names}; "
                                  f"{len(arrays)} were given positionally.")
-            feeds = dict(zip(self.input_names, arrays)) | feeds
+            feeds = {**dict(zip(self.input_names, arrays)), **feeds}
         return self.run(feeds)
 
     def __repr__(self) -> str:
@@ -168,11 +137,8 @@ def capture_error(fn: Any, *args: Any, **kwargs: Any) -> str:
 
 
 def make_two_io_model(opset: int = 21) -> Any:
-    """A tiny model with two inputs and two outputs, built with ``onnx.helper``.
-
-    Inputs ``features`` (float32, [batch, 4]) and ``weights`` (float32, [4]); outputs ``weighted_sum``
-    (float32, [batch]) and ``is_positive`` (bool, [batch]).
-    """
+    """A tiny model built with ``onnx.helper``: ``features`` [batch, 4] and ``weights`` [4] in, ``weighted_sum``
+    [batch] and ``is_positive`` [batch] out."""
     import onnx
     from onnx import TensorProto, helper
 

@@ -1,10 +1,7 @@
 """Check a conversion: the source framework's outputs against ONNX Runtime's, on the same inputs.
 
-Every export notebook ends with :func:`check_conversion`: it runs the ONNX file in
-ONNX Runtime, compares each output with the framework's own (max absolute and
-relative error, ``allclose`` at stated tolerances, label agreement for
-classifiers), shows the result as a table, and appends a record to the parity
-report (``build/reports/parity.jsonl``). Introduced in notebooks/01_onnx_basics.ipynb.
+Every export notebook ends with :func:`check_conversion`, which compares the outputs, shows the result
+as a table and appends a record to ``build/reports/parity.jsonl``. Introduced in notebooks/01_onnx_basics.ipynb.
 
 >>> import numpy as np
 >>> r = compare_outputs({"y": np.ones((2, 3))}, {"y": np.ones((2, 3)) + 1e-7}, name="demo")
@@ -26,33 +23,14 @@ from typing import Any, Union
 import numpy as np
 
 from helpers.paths import reports_dir
-from helpers.report import Table, append_jsonl, read_jsonl, remove_jsonl, write_report
+from helpers.report import Table, append_jsonl
 
-__all__ = [
-    "ParityError",
-    "OutputComparison",
-    "ParityResult",
-    "compare_outputs",
-    "run_onnx",
-    "check_conversion",
-    "record_parity",
-    "parity_records",
-    "parity_table",
-    "write_parity_report",
-    "clear_parity_records",
-    "framework_name",
-    "FRAMEWORK_NAMES",
-    "PARITY_FILE",
-    "NOTEBOOK_ENV",
-]
-
-#: Name of the JSON-lines file, under ``build/reports``, that collects parity records.
+#: The JSON-lines file, under ``build/reports``, that collects parity records.
 PARITY_FILE = "parity.jsonl"
-#: Environment variable the workbook runner sets to the notebook being executed.
+#: The environment variable the workbook runner sets to the notebook being executed.
 NOTEBOOK_ENV = "WORKBOOK_NOTEBOOK"
 
-#: One name per framework in the parity report: how readers and notebooks spell it -> the report's name.
-#: Names not listed are kept as given (``chainer``, ``libsvm``, ``onnx model zoo (light)``, ...).
+#: The report's one name per framework; names not listed are kept as given (``chainer``, ``libsvm``, ...).
 FRAMEWORK_NAMES = {
     "pytorch": "PyTorch", "torch": "PyTorch",
     "tensorflow": "TensorFlow", "tensorflow-cpu": "TensorFlow", "tf": "TensorFlow",
@@ -164,7 +142,7 @@ class ParityResult:
 
 
 def framework_name(framework: str | None) -> str:
-    """The parity report's one name for a framework; raises :class:`ParityError` for none.
+    """The parity report's one name for a framework (:data:`FRAMEWORK_NAMES`); raises :class:`ParityError` for none.
 
     >>> framework_name("torch"), framework_name("Keras"), framework_name("tensorflow"), framework_name("chainer")
     ('PyTorch', 'Keras', 'TensorFlow', 'chainer')
@@ -194,7 +172,7 @@ def _as_named(outputs: Outputs, names: Sequence[str] | None, side: str) -> dict[
     return dict(zip(names, outputs))
 
 
-def _to_array(value: Any, name: str, side: str) -> np.ndarray:
+def _to_array(value: Any) -> np.ndarray:
     """Turn framework tensors, lists and ZipMap outputs (lists of dicts) into numpy arrays."""
     if hasattr(value, "detach"):  # torch tensor
         value = value.detach().cpu().numpy()
@@ -203,10 +181,7 @@ def _to_array(value: Any, name: str, side: str) -> np.ndarray:
     if isinstance(value, list) and value and isinstance(value[0], Mapping):  # skl2onnx ZipMap
         keys = sorted(value[0])
         value = [[row[k] for k in keys] for row in value]
-    try:
-        return np.asarray(value)
-    except Exception as err:  # pragma: no cover - exotic outputs
-        raise ParityError(f"{side} output {name!r} of type {type(value).__name__} is not array-like.") from err
+    return np.asarray(value)
 
 
 def _labels_from(arrays: Mapping[str, np.ndarray], label_output: str | None) -> np.ndarray | None:
@@ -238,20 +213,18 @@ def compare_outputs(
 
     expected, actual: dicts of named outputs, lists in the same order, or one array.
     names: the output names when both sides are lists (default ``output_0``, ...).
-    rtol, atol: the tolerance of ``np.allclose`` for floating-point outputs.
-    classification: also measure label agreement (from an integer or string
-        output, else the argmax of the first score output).
-    label_output: which output holds the labels (or scores to argmax).
+    rtol, atol: the tolerance of ``np.isclose`` for floating-point outputs.
+    classification: also measure label agreement (from an integer or string output, else the argmax
+        of the first score output); label_output says which output holds them.
     min_label_agreement: the share of equal labels needed to pass (1.0 = all).
 
-    Raises :class:`ParityError` when an output is missing, shapes differ, or there is nothing to
-    compare (a check of zero outputs would pass whatever the model does).
+    Raises :class:`ParityError` when an output is missing, shapes differ, or there is nothing to compare.
 
     >>> compare_outputs([np.zeros(3)], [np.ones(3)], name="off").passed
     False
     """
-    exp = {k: _to_array(v, k, "The framework") for k, v in _as_named(expected, names, "The framework").items()}
-    act = {k: _to_array(v, k, "ONNX Runtime") for k, v in _as_named(actual, names, "ONNX Runtime").items()}
+    exp = {k: _to_array(v) for k, v in _as_named(expected, names, "The framework").items()}
+    act = {k: _to_array(v) for k, v in _as_named(actual, names, "ONNX Runtime").items()}
     if not exp:
         raise ParityError(
             f"Nothing to compare: the framework's outputs are empty (ONNX Runtime gave {sorted(act)}). "
@@ -283,15 +256,12 @@ def compare_outputs(
                     f"values (framework dtype {e.dtype}, ONNX Runtime dtype {a.dtype})."
                 )
             e64, a64 = e.astype(np.float64), a.astype(np.float64)
-            diff = np.abs(e64 - a64)
-            both_nan = np.isnan(e64) & np.isnan(a64)
-            diff = np.where(both_nan, 0.0, diff)
-            rel = diff / np.maximum(np.abs(e64), np.finfo(np.float64).tiny)
+            diff = np.where(np.isnan(e64) & np.isnan(a64), 0.0, np.abs(e64 - a64))
+            rel = np.where(diff == 0, 0.0, diff / np.maximum(np.abs(e64), np.finfo(np.float64).tiny))
             close = np.isclose(a64, e64, rtol=rtol, atol=atol, equal_nan=True)
             comparisons.append(OutputComparison(
                 key, tuple(e.shape), str(a.dtype), float(np.nanmax(diff)) if diff.size else 0.0,
-                float(np.nanmax(np.where(diff == 0, 0.0, rel))) if diff.size else 0.0,
-                bool(close.all()), int((~close).sum()),
+                float(np.nanmax(rel)) if diff.size else 0.0, bool(close.all()), int((~close).sum()),
             ))
         else:  # labels, strings, booleans: exact equality
             equal = np.asarray(e.astype(str) == a.astype(str)) if e.dtype.kind in "USO" else (e == a)
@@ -311,21 +281,6 @@ def compare_outputs(
     return ParityResult(name, comparisons, rtol, atol, n_samples, agreement, min_label_agreement)
 
 
-def _session(model: Any, providers: Sequence[str] | None = None) -> Any:
-    import onnxruntime as ort
-
-    if isinstance(model, ort.InferenceSession):
-        return model
-    from helpers.inspect import ensure_valid_model
-
-    ensure_valid_model(model)  # one clear error (NotAnOnnxModelError) for a bad file, not ONNX Runtime's
-    if hasattr(model, "SerializeToString"):
-        model = model.SerializeToString()
-    elif isinstance(model, (str, os.PathLike)):
-        model = str(model)
-    return ort.InferenceSession(model, providers=list(providers or ["CPUExecutionProvider"]))
-
-
 def run_onnx(
     model: Any,
     inputs: Mapping[str, Any] | np.ndarray | Sequence[np.ndarray],
@@ -333,10 +288,13 @@ def run_onnx(
 ) -> dict[str, Any]:
     """Run a model (path, ``ModelProto`` or session) in ONNX Runtime; returns ``{output name: value}``.
 
-    inputs: a dict by input name, one array for a single-input model, or a list
-        in the model's input order.
+    inputs: a dict by input name, one array for a single-input model, or a list in the model's input order.
     """
-    sess = _session(model)
+    import onnxruntime as ort
+
+    from helpers.runtime import make_session
+
+    sess = model if isinstance(model, ort.InferenceSession) else make_session(model)
     declared = [i.name for i in sess.get_inputs()]
     if not isinstance(inputs, Mapping):
         arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
@@ -354,17 +312,15 @@ def run_onnx(
 
 
 def _opset(model: Any) -> int | str | None:
-    try:
-        from helpers.opset import _load, opset_of
+    """The model's ai.onnx opset, else its first domain's (classic ML models may declare only ``ai.onnx.ml``)."""
+    from helpers.inspect import load_model
+    from helpers.opset import opset_of
 
-        proto = _load(model)
-        main = opset_of(proto, default=None)
-        if main is not None:
-            return main
-        # Models of classic ML converters may declare only the ai.onnx.ml domain: say which.
-        return next((f"{o.domain} {o.version}" for o in proto.opset_import), None)
-    except Exception:
-        return None
+    if hasattr(model, "get_inputs"):
+        return None  # a session: no proto to read
+    proto = load_model(model, load_external_data=False)
+    main = opset_of(proto, default=None)
+    return main if main is not None else next((f"{o.domain} {o.version}" for o in proto.opset_import), None)
 
 
 def check_conversion(
@@ -383,16 +339,14 @@ def check_conversion(
 ) -> ParityResult:
     """Run ``model`` in ONNX Runtime on ``inputs``, compare with ``expected``, record the result.
 
-    model: the ONNX file (path), ``ModelProto`` or an ``InferenceSession``.
-    expected: the source framework's outputs on the same inputs (dict by ONNX
-        output name, or a list in the model's output order).
-    name, framework, converter: how the record names the model and the tools;
-        versions default to the installed packages' versions.
-    output_names: which ONNX outputs to compare (default: all, in order).
+    model: the ONNX file, ``ModelProto`` or an ``InferenceSession``.
+    expected: the framework's outputs on the same inputs (dict by ONNX output name, or a list in output order).
+    name, framework, converter: how the record names the model and the tools (versions default to the
+        installed packages').
+    output_names: which ONNX outputs to compare (default: all).
     compare: passed to :func:`compare_outputs` (rtol, atol, classification, ...).
 
-    Returns the :class:`ParityResult`; it does not raise on a failed check, so a
-    notebook can show a failure. Call ``.assert_passed()`` to enforce it.
+    A failed check does not raise, so a notebook can show it; call ``.assert_passed()`` to enforce it.
     """
     from helpers.environment import package_version
 
@@ -424,9 +378,7 @@ def check_conversion(
 def record_parity(result: ParityResult, path: str | os.PathLike[str] | None = None, **meta: Any) -> Path:
     """Append ``result`` to the parity report (default ``build/reports/parity.jsonl``).
 
-    meta: set or override fields of ``result.meta`` first (``framework=``, ``converter=``, ...). A result
-    without a framework raises :class:`ParityError`; the framework's name is normalized
-    (:data:`FRAMEWORK_NAMES`), so the report names each framework one way.
+    meta: set or override fields of ``result.meta`` first (``framework=`` is required, ``converter=``, ...).
     """
     result.meta = {**result.meta, **meta}
     result.meta["framework"] = framework_name(result.meta.get("framework"))
@@ -435,51 +387,16 @@ def record_parity(result: ParityResult, path: str | os.PathLike[str] | None = No
     return target
 
 
-def clear_parity_records(notebook: str, path: str | os.PathLike[str] | None = None) -> int:
-    """Delete ``notebook``'s records from the parity report; returns how many. The runner calls it
-    before a notebook runs, so a re-run that records nothing cannot pass on an earlier run's records."""
-    target = Path(path) if path else reports_dir() / PARITY_FILE
-    return remove_jsonl(target, lambda rec: rec.get("notebook", "") == notebook)
-
-
-def parity_records(path: str | os.PathLike[str] | None = None, latest_only: bool = True) -> list[dict[str, Any]]:
-    """Read parity records; with ``latest_only`` keep the newest per (notebook, model, converter)."""
-    records = read_jsonl(Path(path) if path else reports_dir() / PARITY_FILE)
-    for rec in records:  # records written before the names were normalized read the same way
-        if rec.get("framework"):
-            rec["framework"] = framework_name(rec["framework"])
-    if not latest_only:
-        return records
-    latest: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for rec in records:
-        latest[(rec.get("notebook", ""), rec.get("model", ""), rec.get("converter", ""))] = rec
-    return list(latest.values())
-
-
 _PARITY_COLUMNS = (
     "notebook", "model", "framework", "framework_version", "converter", "converter_version", "opset",
     "max_abs_err", "label_agreement", "verdict",
 )
 
 
-def parity_table(records: Sequence[Mapping[str, Any]] | None = None) -> Table:
-    """The parity records as a table (framework, converter, opset, max error, labels, verdict)."""
-    records = parity_records() if records is None else records
+def parity_table(records: Sequence[Mapping[str, Any]]) -> Table:
+    """Parity records (``result.to_record()``) as a table: framework, converter, opset, max error, verdict."""
     passed = sum(r.get("verdict") == "pass" for r in records)
     return Table(
         list(records), _PARITY_COLUMNS, title="ONNX conversion parity",
         notes=[f"{passed} of {len(records)} conversions pass."],
     )
-
-
-def write_parity_report(path: str | os.PathLike[str] | None = None) -> tuple[Path, Path]:
-    """Write ``parity.md`` and ``parity.json`` beside the records; returns both paths."""
-    from helpers.environment import package_versions
-
-    records = parity_records(path)
-    folder = Path(path).parent if path else reports_dir()
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    versions = package_versions(["onnx", "onnxruntime"])
-    header = f"Generated {stamp} with " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."
-    return write_report("parity", f"{header}\n\n{parity_table(records).to_markdown()}",
-                        {"generated": stamp, "versions": versions, "records": records}, folder)

@@ -123,13 +123,14 @@ def test_a_notebook_run_starts_with_none_of_its_old_parity_records(tmp_path, tmp
     """A re-run that records nothing must not pass on the records of an earlier run."""
     from helpers import verify
     from helpers.report import append_jsonl
+    from workbook.reports import parity_records
 
     parity = tmp_build / "reports" / verify.PARITY_FILE
     append_jsonl(parity, {"notebook": "94_stale", "model": "old", "framework": "numpy", "verdict": "pass"})
     append_jsonl(parity, {"notebook": "93_other", "model": "kept", "framework": "numpy", "verdict": "pass"})
     run = execute_notebook(_notebook(tmp_path / "94_stale.ipynb", "x = 1"), tmp_path / "out", parameters={"quick": True})
     assert run.ok, run.describe()
-    assert [r["notebook"] for r in verify.parity_records()] == ["93_other"]
+    assert [r["notebook"] for r in parity_records()] == ["93_other"]
 
 
 def test_when_a_needed_kernel_is_missing_then_the_notebook_and_its_readers_are_skipped_saying_why(tmp_path, tmp_build):

@@ -130,7 +130,7 @@ def update_readme(results: Mapping[str, Any], readme: str | os.PathLike[str] | N
     Returns ``{"updated": bool, "plots": {name: relative path}, "skipped": [...]}``.
     """
     from helpers.paths import repo_root
-    from helpers.report import replace_section
+    from workbook.reports import replace_section
 
     readme = Path(readme) if readme else repo_root() / "README.md"
     docs = Path(docs) if docs else readme.parent / "docs" / "benchmark"

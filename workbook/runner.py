@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from helpers.paths import build_dir, repo_root
-from helpers.report import Table, replace_section, write_json, write_report
-from helpers.verify import NOTEBOOK_ENV, clear_parity_records
+from helpers.report import Table, write_json, write_report
+from helpers.verify import NOTEBOOK_ENV
+from workbook.reports import clear_parity_records, parity_records, replace_section, write_parity_report
 
 __all__ = [
     "NotebookRun",
@@ -455,8 +456,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_json(reports / "environment.json", environment_record())
     except Exception as err:
         print(f"warning: could not record the environment: {err}", file=sys.stderr)
-    from helpers.verify import parity_records, write_parity_report
-
     if parity_records():
         md, _ = write_parity_report()
         print(f"\nParity report: {md}")

@@ -15,8 +15,8 @@ import onnx
 import pytest
 
 from helpers import web
-from helpers.verify import parity_records
 from tests.unit.models import linear_model
+from workbook.reports import parity_records
 
 
 def _get(url: str) -> tuple[int, Any, bytes]:  # headers: case-insensitive, as HTTP names are

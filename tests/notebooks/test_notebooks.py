@@ -15,8 +15,8 @@ import pytest
 
 from helpers.paths import build_dir
 from helpers.report import glued
-from helpers.verify import parity_records
 from tests.notebooks.expectations import load_all
+from workbook.reports import parity_records
 from workbook.runner import (
     discover_notebooks,
     execute_notebook,

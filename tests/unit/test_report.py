@@ -1,10 +1,11 @@
-"""helpers.report renders tables and keeps JSON records safe."""
+"""helpers.report renders tables and records results; workbook.reports keeps the JSON records safe."""
 
 from __future__ import annotations
 
 import pytest
 
 from helpers import environment, report
+from workbook import reports
 
 
 def test_table_renders_markdown_and_text_with_formatted_numbers():
@@ -19,11 +20,11 @@ def test_jsonl_appends_and_names_a_corrupt_line(tmp_path):
     path = tmp_path / "r.jsonl"
     report.append_jsonl(path, {"a": 1})
     report.append_jsonl(path, {"a": 2})
-    assert [r["a"] for r in report.read_jsonl(path)] == [1, 2]
+    assert [r["a"] for r in reports.read_jsonl(path)] == [1, 2]
     with open(path, "a") as handle:
         handle.write("{not json\n")
     with pytest.raises(ValueError, match=r"r.jsonl:3 is not valid JSON"):
-        report.read_jsonl(path)
+        reports.read_jsonl(path)
 
 
 def test_glue_records_results_per_notebook(tmp_build, monkeypatch):
@@ -59,9 +60,9 @@ def test_importing_every_helpers_module_loads_no_framework():
 def test_replace_section_swaps_only_the_marked_text(tmp_path):
     path = tmp_path / "README.md"
     path.write_text("intro\n<!-- parity:start -->\nold\n<!-- parity:end -->\noutro\n")
-    assert report.replace_section(path, "parity", "| new |")
+    assert reports.replace_section(path, "parity", "| new |")
     assert path.read_text() == "intro\n<!-- parity:start -->\n| new |\n<!-- parity:end -->\noutro\n"
-    assert not report.replace_section(path, "benchmark", "x")
+    assert not reports.replace_section(path, "benchmark", "x")
 
 
 def test_a_module_path_reports_its_package_version():
@@ -90,10 +91,10 @@ def test_remove_jsonl_deletes_matching_records_in_place_and_keeps_bad_lines(tmp_
     with open(path, "a") as handle:
         handle.write("{not json\n")
     inode = path.stat().st_ino
-    assert report.remove_jsonl(path, lambda r: r["a"] == 1) == 2
+    assert reports.remove_jsonl(path, lambda r: r["a"] == 1) == 2
     assert path.stat().st_ino == inode, "rewritten in place, so a writer holding the file appends to it"
     assert path.read_text().splitlines() == ['{"a": 2}', '{"a": 3}', "{not json"]
-    assert report.remove_jsonl(tmp_path / "none.jsonl", lambda r: True) == 0
+    assert reports.remove_jsonl(tmp_path / "none.jsonl", lambda r: True) == 0
 
 
 def test_remove_jsonl_waits_for_a_writer_holding_the_lock(tmp_path):
@@ -105,7 +106,7 @@ def test_remove_jsonl_waits_for_a_writer_holding_the_lock(tmp_path):
     done = threading.Event()
     with open(path, "a") as writer:
         fcntl.flock(writer, fcntl.LOCK_EX)
-        worker = threading.Thread(target=lambda: (report.remove_jsonl(path, lambda r: True), done.set()))
+        worker = threading.Thread(target=lambda: (reports.remove_jsonl(path, lambda r: True), done.set()))
         worker.start()
         assert not done.wait(0.2), "remove_jsonl ran while another writer held the lock"
         writer.write('{"a": 2}\n')

@@ -9,6 +9,7 @@ import pytest
 
 from helpers import report, verify
 from tests.unit.models import linear_model, linear_reference
+from workbook import reports
 
 X = np.random.RandomState(0).rand(16, 4).astype(np.float32)
 
@@ -89,12 +90,12 @@ def test_zipmap_outputs_are_compared_as_probability_arrays():
 def test_check_conversion_appends_a_record_to_the_parity_report(tmp_build):
     verify.check_conversion(linear_model(), X, linear_reference(X), name="linear", framework="numpy",
                             converter="onnx", classification=True)
-    records = verify.parity_records()
+    records = reports.parity_records()
     assert len(records) == 1
     rec = records[0]
     assert rec["model"] == "linear" and rec["verdict"] == "pass" and rec["opset"] == 17
     assert rec["framework_version"] == np.__version__
-    md, js = verify.write_parity_report()
+    md, js = reports.write_parity_report()
     assert "| linear |" in md.read_text() and "1 of 1 conversions pass" in md.read_text()
     assert json.loads(js.read_text())["records"][0]["model"] == "linear"
 
@@ -121,7 +122,7 @@ def test_check_conversion_with_no_expected_outputs_fails(tmp_build):
         verify.check_conversion(linear_model(), X, [], name="linear", framework="numpy", converter="onnx")
     with pytest.raises(verify.ParityError, match="Nothing to compare"):
         verify.check_conversion(linear_model(), X, {}, name="linear", framework="numpy", converter="onnx")
-    assert verify.parity_records() == [], "a refused check records nothing"
+    assert reports.parity_records() == [], "a refused check records nothing"
 
 
 @pytest.mark.parametrize(
@@ -134,7 +135,7 @@ def test_the_parity_report_names_each_framework_one_way(tmp_build, given, name):
     result = verify.check_conversion(linear_model(), X, linear_reference(X), name="linear", framework=given,
                                      converter="onnx")
     assert result.meta["framework"] == name
-    assert [r["framework"] for r in verify.parity_records()] == [name]
+    assert [r["framework"] for r in reports.parity_records()] == [name]
 
 
 def test_a_parity_record_without_a_framework_is_refused(tmp_build):
@@ -143,9 +144,9 @@ def test_a_parity_record_without_a_framework_is_refused(tmp_build):
         verify.record_parity(result)
     with pytest.raises(verify.ParityError, match="needs the source framework"):
         verify.check_conversion(linear_model(), X, linear_reference(X), name="linear", framework=" ", converter="onnx")
-    assert verify.parity_records() == []
+    assert reports.parity_records() == []
     verify.record_parity(result, framework="torch", converter="onnx")
-    assert verify.parity_records()[0]["framework"] == "PyTorch"
+    assert reports.parity_records()[0]["framework"] == "PyTorch"
 
 
 def test_old_records_with_other_spellings_are_reported_under_one_name(tmp_build):
@@ -153,14 +154,14 @@ def test_old_records_with_other_spellings_are_reported_under_one_name(tmp_build)
     for i, spelling in enumerate(["torch", "PyTorch"]):
         report_record = {"notebook": "10", "model": f"m{i}", "converter": "c", "framework": spelling}
         report.append_jsonl(path, report_record)
-    assert {r["framework"] for r in verify.parity_records()} == {"PyTorch"}
+    assert {r["framework"] for r in reports.parity_records()} == {"PyTorch"}
 
 
 def test_clearing_a_notebooks_parity_records_keeps_the_others(tmp_build, monkeypatch):
     for notebook in ("10_export", "11_export", "10_export"):
         monkeypatch.setenv(verify.NOTEBOOK_ENV, notebook)
-        verify.check_conversion(linear_model(), X, linear_reference(X), name=f"m-{len(verify.parity_records(latest_only=False))}",
+        verify.check_conversion(linear_model(), X, linear_reference(X), name=f"m-{len(reports.parity_records(latest_only=False))}",
                                 framework="numpy", converter="onnx")
-    assert verify.clear_parity_records("10_export") == 2
-    assert [r["notebook"] for r in verify.parity_records(latest_only=False)] == ["11_export"]
-    assert verify.clear_parity_records("10_export") == 0
+    assert reports.clear_parity_records("10_export") == 2
+    assert [r["notebook"] for r in reports.parity_records(latest_only=False)] == ["11_export"]
+    assert reports.clear_parity_records("10_export") == 0
