@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from helpers.paths import repo_root
-from helpers.visualize import find_chromium
+from helpers.processes import find_chromium
 from workbook import book
 
 pytestmark = pytest.mark.timeout(600)

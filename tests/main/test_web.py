@@ -1,10 +1,12 @@
-"""helpers.web: the static server (headers, mounts, stop), tensors over JSON, parity of a JavaScript runtime,
+"""helpers.web and helpers.processes: the static server (headers, mounts, stop), tensors over JSON, parity of a
+JavaScript runtime,
 and, where Node.js and Chromium are installed (scripts/setup.sh installs both), the real runtimes.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import urllib.error
 import urllib.request
@@ -15,6 +17,7 @@ import onnx
 import pytest
 
 from helpers import web
+from helpers.processes import StaticServer, find_chromium, running_servers, stop_servers
 from helpers.verify import parity_records
 from tests.unit.models import linear_model
 
@@ -46,12 +49,12 @@ def site(tmp_path):
 @pytest.fixture
 def servers():
     yield
-    web.stop_servers()
-    assert web.running_servers() == []
+    stop_servers()
+    assert running_servers() == []
 
 
 def test_when_isolated_then_every_response_carries_coop_and_coep_and_stop_closes_the_port(site, servers):
-    server = web.StaticServer({"/": site / "site", "/models/m.onnx": site / "linear.onnx"}).start()
+    server = StaticServer({"/": site / "site", "/models/m.onnx": site / "linear.onnx"}, web.ISOLATION_HEADERS).start()
     status, headers, body = _get(server.url)
     assert status == 200 and body == b"<p>hello</p>"
     assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
@@ -62,33 +65,33 @@ def test_when_isolated_then_every_response_carries_coop_and_coep_and_stop_closes
     assert _get(server.url + "app.mjs")[1]["Content-Type"] == "text/javascript"  # module scripts need a JS type
     port = server.port
     server.stop()
-    assert not server.alive and _port_is_closed(port) and web.running_servers() == []
+    assert not server.alive and _port_is_closed(port) and running_servers() == []
     server.stop()  # twice is fine
 
 
 def test_when_not_isolated_then_no_isolation_headers(site, servers):
-    with web.StaticServer({"/": site / "site"}, isolated=False) as server:
+    with StaticServer({"/": site / "site"}) as server:
         headers = _get(server.url)[1]
         assert "Cross-Origin-Opener-Policy" not in headers and "Cross-Origin-Embedder-Policy" not in headers
-    assert web.running_servers() == []
+    assert running_servers() == []
 
 
 @pytest.mark.parametrize("path", ["../secret.txt", "%2e%2e/secret.txt", "models/other.onnx", "nothing.html"])
 def test_files_outside_the_mounts_are_never_served(site, servers, path):
-    with web.StaticServer({"/": site / "site", "/models/m.onnx": site / "linear.onnx"}) as server:
+    with StaticServer({"/": site / "site", "/models/m.onnx": site / "linear.onnx"}) as server:
         assert _get(server.url + path)[0] == 404
 
 
 def test_a_missing_mount_fails_before_anything_listens(site, servers):
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        web.StaticServer({"/": site / "nowhere"}).start()
-    assert web.running_servers() == []
+        StaticServer({"/": site / "nowhere"}).start()
+    assert running_servers() == []
 
 
 def test_two_servers_get_their_own_free_ports(site, servers):
-    a, b = web.StaticServer({"/": site / "site"}).start(), web.StaticServer({"/": site / "site"}).start()
+    a, b = StaticServer({"/": site / "site"}).start(), StaticServer({"/": site / "site"}).start()
     assert a.port != b.port and a.port > 0 and b.port > 0
-    assert web.stop_servers() == 2
+    assert stop_servers() == 2
 
 
 def test_tensors_survive_the_trip_to_json_exactly():
@@ -138,19 +141,20 @@ def test_runtime_parity_fails_when_fed_a_wrong_output(tmp_path, tmp_build):
 
 
 def test_missing_npm_packages_name_the_command_that_installs_them(tmp_path, monkeypatch):
-    monkeypatch.setattr(web, "node_modules_dir", lambda: tmp_path / "node_modules")
+    monkeypatch.setattr(web, "web_dir", lambda: tmp_path)
     with pytest.raises(web.NodeUnavailableError, match=r"npm ci --ignore-scripts"):
         web.check_node_modules("onnxruntime-web")
 
 
-def test_a_machine_without_node_gets_the_install_command(monkeypatch):
-    monkeypatch.setattr(web, "find_node", lambda: None)
+def test_a_machine_without_node_gets_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.delenv("NODE", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(web.NodeUnavailableError, match="apt-get install nodejs"):
         web.run_node([{"model": "x.onnx"}])
 
 
 needs_node = pytest.mark.skipif(
-    web.find_node() is None or not (web.node_modules_dir() / "onnxruntime-node").exists(),
+    shutil.which("node") is None or not (web.web_dir() / "node_modules" / "onnxruntime-node").exists(),
     reason="Node.js or web/node_modules missing (bash scripts/setup.sh installs them)")
 
 
@@ -166,8 +170,7 @@ def test_node_scores_a_model_like_python_and_reports_a_broken_one_without_stoppi
 
 
 needs_browser = pytest.mark.skipif(
-    __import__("helpers.visualize", fromlist=["find_chromium"]).find_chromium() is None
-    or not (web.node_modules_dir() / "onnxruntime-web").exists(),
+    find_chromium() is None or not (web.web_dir() / "node_modules" / "onnxruntime-web").exists(),
     reason="Chromium or web/node_modules missing (bash scripts/setup.sh installs them)")
 
 
