@@ -1,7 +1,7 @@
 """Servers and browsers a notebook starts and must stop: free ports, process groups, HTTP servers, Chromium.
 
-Used by serve and spark (process groups), fetch-like mirrors (notebook 21), helpers.web (notebook 42) and
-helpers.visualize (notebook 20). Everything listens on 127.0.0.1 only and stops when the kernel ends.
+Each implemented once, for serve and spark (process groups), notebook 21's local mirror (:class:`StaticServer`),
+web (notebook 42) and visualize (notebook 20). All listen on 127.0.0.1 only and stop when the kernel ends.
 
 >>> proc = start_group(["sleep", "30"])
 >>> stop_group(proc, term_wait=5)
@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -164,11 +165,6 @@ class StaticServer:
         """The root URL, e.g. ``http://127.0.0.1:40731/``."""
         return f"http://{LOOPBACK}:{self.port}/"
 
-    @property
-    def alive(self) -> bool:
-        """Whether the server thread runs."""
-        return self._thread is not None and self._thread.is_alive()
-
     def stop(self) -> None:
         """Stop serving and close the port (safe to call twice)."""
         if self._httpd is not None:
@@ -178,12 +174,6 @@ class StaticServer:
             self._httpd = None
         if self in _SERVERS:
             _SERVERS.remove(self)
-
-    def iframe(self, path: str = "", height: int = 560) -> Any:
-        """The page at ``path`` as an ``IPython.display.IFrame`` (live while this kernel serves it)."""
-        from IPython.display import IFrame
-
-        return IFrame(self.url + path.lstrip("/"), width="100%", height=height)
 
     def __enter__(self) -> StaticServer:
         return self.start()
@@ -222,19 +212,68 @@ def find_chromium() -> str | None:
     return None
 
 
+@dataclass
+class Page:
+    """One open page, with what it logged, requested and failed to load (HTTP >= 400 included)."""
+
+    browser: Browser
+    page: Any
+    console: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def call(self, name: str, *args: Any, timeout: float = 120.0) -> Any:
+        """Call the workbook page's API ``window.workbook[name](*args)``, e.g. ``page.call("info")``."""
+        return self.evaluate("([name, args]) => window.workbook[name](...args)", [name, list(args)], timeout=timeout)
+
+    def evaluate(self, script: str, arg: Any = None, *, timeout: float = 60.0) -> Any:
+        """Evaluate JavaScript in the page; a JavaScript exception raises ``RuntimeError`` with its message."""
+        return self.browser.submit(self._evaluate, script, arg, timeout)
+
+    def _evaluate(self, script: str, arg: Any, timeout: float) -> Any:
+        from playwright.sync_api import Error as PlaywrightError
+
+        self.page.set_default_timeout(timeout * 1000)
+        try:
+            return self.page.evaluate(script, arg)
+        except PlaywrightError as err:
+            message = str(err).strip().splitlines()[0].removeprefix("Error: ").removeprefix("Page.evaluate: ")
+            raise RuntimeError(message) from None
+
+    def screenshot(self, path: str | os.PathLike[str]) -> Path:
+        """A PNG of the whole page."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.browser.submit(lambda: self.page.screenshot(path=str(target), full_page=True))
+        return target
+
+    def close(self) -> None:
+        """Close this page and its context."""
+        self.browser.submit(self.page.context.close)
+
+    def _answered(self, response: Any) -> None:
+        if response.status >= 400:
+            self.failed.append(f"{response.url} (HTTP {response.status})")
+
+
 class Browser:
     """Debian's Chromium, headless through playwright, in a worker thread of its own; a context manager.
 
-    playwright's sync API refuses to run inside an asyncio loop (a Jupyter kernel has one), and its objects
-    belong to the thread that made them: :meth:`submit` runs a function there, :meth:`launch` (in that
-    thread) starts the browser once. Subclasses: :class:`helpers.web.PageDriver`,
-    :class:`helpers.visualize.NetronRenderer`.
+    playwright's sync API refuses to run in an asyncio loop (a kernel has one) and its objects belong to the
+    thread that made them: :meth:`submit` runs a function in that thread. Requests beyond 127.0.0.1 are
+    blocked and listed in :attr:`blocked`, so a page that reaches for a CDN fails here.
 
-    prelaunch: start the browser now, in the background (the first page is then quicker).
+    prelaunch: start Chromium now, in the background (the first page is then quicker).
+
+    Example::
+
+        with Browser() as browser:
+            browser.open("http://127.0.0.1:40731/").call("info")
     """
 
     def __init__(self, chromium: str | None = None, *, prelaunch: bool = False) -> None:
         self.chromium = chromium or find_chromium()
+        self.blocked: list[str] = []
         self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser")
         self._playwright: Any = None
         self._browser: Any = None
@@ -252,7 +291,7 @@ class Browser:
         return self._pool.submit(fn, *args).result()
 
     def launch(self) -> Any:
-        """The playwright ``Browser``, started on first use (call it in the browser's thread)."""
+        """The playwright ``Browser``, started on first use (in the browser's thread)."""
         if self._browser is None:
             if self.chromium is None:
                 raise BrowserUnavailableError(
@@ -264,6 +303,40 @@ class Browser:
             self._browser = self._playwright.chromium.launch(
                 executable_path=self.chromium, args=list(CHROMIUM_ARGS), headless=True)
         return self._browser
+
+    def _route(self, route: Any) -> None:
+        if urlparse(route.request.url).hostname in (LOOPBACK, "localhost", "::1"):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def new_context(self, **options: Any) -> Any:
+        """A fresh playwright context (``viewport=``, ``storage_state=``...) held to 127.0.0.1 (browser's thread)."""
+        context = self.launch().new_context(**options)
+        context.route("**/*", self._route)
+        return context
+
+    def _open(self, url: str, ready: str, timeout: float, width: int, height: int) -> Page:
+        context = self.new_context(viewport={"width": width, "height": height})
+        page = Page(self, context.new_page())
+        page.page.on("console", lambda m: page.console.append(f"{m.type}: {m.text}"))
+        page.page.on("pageerror", lambda e: page.console.append(f"pageerror: {e}"))
+        page.page.on("request", lambda r: page.requests.append(r.url))
+        page.page.on("requestfailed", lambda r: page.failed.append(f"{r.url} ({r.failure})"))
+        page.page.on("response", page._answered)
+        page.page.goto(url, timeout=timeout * 1000)
+        try:
+            page.page.wait_for_function(ready, timeout=timeout * 1000)
+        except Exception as err:
+            context.close()
+            raise RuntimeError(f"The page at {url} did not get ready ({ready}); its console: {page.console[-5:]}") from err
+        return page
+
+    def open(self, url: str, *, ready: str = "window.workbook && window.workbook.ready === true",
+             timeout: float = 60.0, width: int = 900, height: int = 900) -> Page:
+        """Open ``url`` in a fresh context and wait until ``ready`` (a JavaScript expression) is true."""
+        return self.submit(self._open, url, ready, timeout, width, height)
 
     def _shutdown(self) -> None:
         try:

@@ -80,7 +80,8 @@ def _graph_text(path: Path, max_lines: int = 80) -> str:
 def _drawn_texts(page_html: str) -> list[str]:
     """The labels of the ``<text>`` elements Netron drew in ``<svg id="canvas">`` (its page refuses eval)."""
     canvas = page_html.split('id="canvas"', 1)[-1]
-    texts = (html.unescape(re.sub(r"<[^>]+>", "", t)).strip() for t in re.findall(r"<text\b[^>]*>(.*?)</text>", canvas, re.S))
+    texts = [html.unescape(re.sub(r"<[^>]+>", "", t)).strip()
+             for t in re.findall(r"<text\b[^>]*>(.*?)</text>", canvas, flags=re.S)]
     return [t for t in texts if t]
 
 
@@ -207,11 +208,10 @@ def _isolate_handler(address: tuple[str, int]) -> None:
                       "models open at once, each viewer may show the last opened file.", RuntimeWarning, stacklevel=3)
 
 
-def open_in_netron(model: str | os.PathLike[str], *, host: str = LOOPBACK, port: int | None = None,
-                   height: int = 600, picture: GraphPicture | None = None) -> NetronView:
-    """Serve ``model`` in Netron (``netron.start`` at a free port) and return the view.
+def open_in_netron(model: str | os.PathLike[str], *, height: int = 600,
+                   picture: GraphPicture | None = None) -> NetronView:
+    """Serve ``model`` in Netron (``netron.start`` on 127.0.0.1 at a free port) and return the view.
 
-    port: a fixed port, or None for a free one.
     height: the viewer's height in pixels.
     picture: what the view shows where no server answers (default: the graph as text).
 
@@ -220,12 +220,10 @@ def open_in_netron(model: str | os.PathLike[str], *, host: str = LOOPBACK, port:
     """
     path = _check_onnx_file(model)
     existing = _VIEWS.get(str(path))
-    if existing is not None and existing.alive and port in (None, existing.port):
+    if existing is not None and existing.alive:
         existing.height = height
         existing.picture = picture or existing.picture
         return existing
-    if existing is not None:
-        existing.stop()
     import netron
 
     # netron calls logging.basicConfig(level=INFO) when the root logger has no handler: give it one meanwhile
@@ -234,7 +232,7 @@ def open_in_netron(model: str | os.PathLike[str], *, host: str = LOOPBACK, port:
     if added:
         root.addHandler(guard)
     try:
-        address = netron.start(str(path), (host, port or 0), browse=False)
+        address = netron.start(str(path), (LOOPBACK, 0), browse=False)
     finally:
         if added:
             root.removeHandler(guard)
@@ -248,57 +246,43 @@ def running_views() -> list[NetronView]:
     return [v for v in _VIEWS.values() if v.alive]
 
 
-def stop_netron(view: NetronView | str | os.PathLike[str] | None = None) -> int:
-    """Stop one Netron server (a view, or the model path it serves), or all of them; returns how many."""
-    if view is None:
-        targets = list(_VIEWS.values())
-    elif isinstance(view, NetronView):
-        targets = [view]
-    else:
-        found = _VIEWS.get(str(Path(view).expanduser().resolve()))
-        targets = [found] if found else []
-    for target in targets:
-        target.stop()
-    return len(targets)
+def stop_netron() -> int:
+    """Stop every Netron server this kernel started (``view.stop()`` stops one); returns how many."""
+    views = list(_VIEWS.values())
+    for view in views:
+        view.stop()
+    return len(views)
 
 
 atexit.register(stop_netron)
 
 
 class NetronRenderer(Browser):
-    """A headless Chromium that draws Netron views to PNG; keep one open for several pictures.
-
-    Every request beyond 127.0.0.1 (Netron's telemetry included) is blocked. The browser starts in the
-    background (``prelaunch``), so the first picture is quicker.
-    """
+    """A headless Chromium that draws Netron views to PNG (Netron's telemetry blocked); keep one for several."""
 
     def __init__(self, chromium: str | None = None, prelaunch: bool = True) -> None:
         super().__init__(chromium, prelaunch=prelaunch)
 
-    @staticmethod
-    def _route(route: Any) -> None:
-        parsed = urlparse(route.request.url)
-        if parsed.hostname not in (LOOPBACK, "localhost", "::1"):
-            route.abort()
-        elif parsed.path in ("/", "/index.html"):  # stamp today's date: past 180 days Netron asks to update
-            response = route.fetch()
-            now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-            route.fulfill(response=response, body=re.sub(r'<meta name="date" content="[^"]*">',
-                                                         f'<meta name="date" content="{now}">', response.text()))
-        else:
-            route.continue_()
+    def _route(self, route: Any) -> None:
+        url = urlparse(route.request.url)
+        if url.hostname != LOOPBACK or url.path not in ("/", "/index.html"):
+            super()._route(route)
+            return
+        response = route.fetch()  # stamp Netron's page with today's date: past 180 days it asks to be updated
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        route.fulfill(response=response, body=re.sub(r'<meta name="date" content="[^"]*">',
+                                                     f'<meta name="date" content="{now}">', response.text()))
 
     def _render(self, path: Path, target: Path, settings: dict[str, Any], width: int, height: int,
                 timeout: float) -> GraphPicture:  # in the browser's thread
-        browser = self.launch()  # before any server starts: a browser that cannot start leaves none running
+        self.launch()  # before any server starts: a browser that cannot start leaves none running
         own = str(path) not in _VIEWS or not _VIEWS[str(path)].alive
         view = open_in_netron(path)
         origin = view.url.rstrip("/")
         state = {"cookies": [{"name": "consent", "value": str(int(time.time() * 1000)), "url": origin}],
                  "origins": [{"origin": origin, "localStorage": [{"name": "options", "value": json.dumps(settings)}]}]}
-        context = browser.new_context(viewport={"width": width, "height": height}, storage_state=state)
+        context = self.new_context(viewport={"width": width, "height": height}, storage_state=state)
         try:
-            context.route("**/*", self._route)
             page = context.new_page()
             page.goto(view.url, timeout=timeout * 1000)
             for selector in ("#canvas .graph-node, #canvas .graph-input", "body.default"):

@@ -1,9 +1,9 @@
 """ONNX beyond Python (notebooks/42_deploy_browser_node.ipynb): the page served with or without cross-origin
-isolation, driven in headless Chromium, ``web/score_node.mjs`` run in Node.js, tensors over JSON between them.
+isolation (driven by :class:`helpers.processes.Browser`), ``web/score_node.mjs`` run in Node.js, tensors over JSON.
 
 Example::
 
-    with web.serve_web({"digits_cnn.onnx": cnn_path}) as server, web.PageDriver() as browser:
+    with web.serve_web({"digits_cnn.onnx": cnn_path}) as server, processes.Browser() as browser:
         page = browser.open(server.url + "?threads=1")
         out = page.call("run", "/models/digits_cnn.onnx", {"image": web.to_wire(x)})
 """
@@ -16,15 +16,13 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
 from helpers.paths import repo_root
-from helpers.processes import LOOPBACK, Browser, StaticServer
+from helpers.processes import StaticServer
 
 #: The two headers that make a page cross-origin isolated (``SharedArrayBuffer``, so wasm threads work).
 ISOLATION_HEADERS = {
@@ -106,95 +104,6 @@ def to_wire(array: Any) -> dict[str, Any]:
 def from_wire(tensor: Mapping[str, Any]) -> np.ndarray:
     """The numpy array of a ``{"type", "dims", "data"}`` tensor that came back from JavaScript."""
     return np.asarray(tensor["data"], dtype=_WIRE_TYPES.get(tensor["type"], np.float64)).reshape(tensor["dims"])
-
-
-# --- pages in headless Chromium ------------------------------------------------------------------------
-@dataclass
-class Page:
-    """One open page; :meth:`call` runs ``window.workbook[name](*args)`` in it and returns the result."""
-
-    driver: PageDriver
-    page: Any
-    url: str
-    console: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)  # every URL the page asked for, in order
-    failed: list[str] = field(default_factory=list)  # requests that failed or answered HTTP >= 400
-
-    def call(self, name: str, *args: Any, timeout: float = 120.0) -> Any:
-        """Call the page's API, e.g. ``page.call("run", "/models/cnn.onnx", feeds)``.
-
-        A JavaScript exception raises ``RuntimeError`` with its message (the page's own words).
-        """
-        return self.evaluate("([name, args]) => window.workbook[name](...args)", [name, list(args)], timeout=timeout)
-
-    def evaluate(self, script: str, arg: Any = None, *, timeout: float = 60.0) -> Any:
-        """Evaluate a JavaScript function or expression in the page, e.g. ``"() => document.title"``."""
-        return self.driver.submit(self._evaluate, script, arg, timeout)
-
-    def _evaluate(self, script: str, arg: Any, timeout: float) -> Any:  # in the browser's thread
-        from playwright.sync_api import Error as PlaywrightError
-
-        self.page.set_default_timeout(timeout * 1000)
-        try:
-            return self.page.evaluate(script, arg)
-        except PlaywrightError as err:
-            message = str(err).strip().splitlines()[0].removeprefix("Error: ").removeprefix("Page.evaluate: ")
-            raise RuntimeError(message) from None
-
-    def screenshot(self, path: str | os.PathLike[str]) -> Path:
-        """A PNG of the page, for executed notebooks and their HTML (no live server needed)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.driver.submit(lambda: self.page.screenshot(path=str(target), full_page=True))
-        return target
-
-    def close(self) -> None:
-        """Close this page and its context."""
-        self.driver.submit(self.page.context.close)
-
-    def _answered(self, response: Any) -> None:
-        if response.status >= 400:
-            self.failed.append(f"{response.url} (HTTP {response.status})")
-
-
-class PageDriver(Browser):
-    """Headless Chromium that opens pages and calls into them; requests beyond 127.0.0.1 are blocked.
-
-    A page that reaches for a CDN fails here instead of working by accident; :attr:`blocked` lists them.
-    """
-
-    def __init__(self, chromium: str | None = None) -> None:
-        super().__init__(chromium)
-        self.blocked: list[str] = []
-
-    def _route(self, route: Any) -> None:
-        if urlparse(route.request.url).hostname in (LOOPBACK, "localhost"):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def _open(self, url: str, ready: str, timeout: float, width: int, height: int) -> Page:  # browser's thread
-        context = self.launch().new_context(viewport={"width": width, "height": height})
-        context.route("**/*", self._route)
-        page = Page(self, context.new_page(), url)
-        page.page.on("console", lambda m: page.console.append(f"{m.type}: {m.text}"))
-        page.page.on("pageerror", lambda e: page.console.append(f"pageerror: {e}"))
-        page.page.on("request", lambda r: page.requests.append(r.url))
-        page.page.on("requestfailed", lambda r: page.failed.append(f"{r.url} ({r.failure})"))
-        page.page.on("response", page._answered)
-        page.page.goto(url, timeout=timeout * 1000)
-        try:
-            page.page.wait_for_function(ready, timeout=timeout * 1000)
-        except Exception as err:
-            context.close()
-            raise RuntimeError(f"The page at {url} did not get ready ({ready}); its console: {page.console[-5:]}") from err
-        return page
-
-    def open(self, url: str, *, ready: str = "window.workbook && window.workbook.ready === true",
-             timeout: float = 60.0, width: int = 900, height: int = 900) -> Page:
-        """Open ``url`` in a fresh context and wait until ``ready`` (a JavaScript expression) is true."""
-        return self.submit(self._open, url, ready, timeout, width, height)
 
 
 # --- Node.js and parity --------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def test_stopping_a_view_frees_its_port_and_leaves_the_others_running(tmp_path, 
     assert not a.alive and b.alive and visualize.running_views() == [b]
     with pytest.raises(OSError):
         socket.create_connection(a.address, timeout=2).close()
-    assert visualize.stop_netron(tmp_path / "b.onnx") == 1 and not b.alive
+    assert visualize.stop_netron() == 1 and not b.alive
     reopened = visualize.open_in_netron(tmp_path / "a.onnx")  # a stopped file can be opened again
     assert reopened is not a and reopened.alive
 
