@@ -193,19 +193,14 @@ def _check_onnx_file(model: str | os.PathLike[str]) -> Path:
 def _isolate_handler(address: tuple[str, int]) -> None:
     """Give the server at ``address`` a handler class of its own.
 
-    netron stores the served file on its shared handler class, so a second server would make the first
-    show the second file too.
+    netron (pinned in requirements/main.txt) stores the served file on its shared handler class, so a second
+    server would make the first show the second file too.
     """
-    try:
-        from netron import server
+    from netron import server
 
-        for thread in server._threads(address):
-            handler = thread.server.RequestHandlerClass
-            thread.server.RequestHandlerClass = type(f"NetronHandler{address[1]}", (handler,),
-                                                     {"content": handler.content})
-    except AttributeError:
-        warnings.warn("Could not give this Netron server its own handler (netron internals changed); with several "
-                      "models open at once, each viewer may show the last opened file.", RuntimeWarning, stacklevel=3)
+    for thread in server._threads(address):
+        handler = thread.server.RequestHandlerClass
+        thread.server.RequestHandlerClass = type(f"NetronHandler{address[1]}", (handler,), {"content": handler.content})
 
 
 def open_in_netron(model: str | os.PathLike[str], *, height: int = 600,
