@@ -28,7 +28,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from helpers.processes import LOOPBACK, Browser, BrowserUnavailableError
-from helpers.report import Table
 
 _VIEWS: dict[str, NetronView] = {}  # the servers this kernel started, by resolved model path
 
@@ -335,33 +334,6 @@ class NetronRenderer(Browser):
             return self.submit(self._render_all, list(zip(paths, targets)), settings, width, height, timeout)
         except BrowserUnavailableError as err:
             return [GraphPicture(None, reason=str(err), summary=_graph_text(p)) for p in paths]
-
-
-def compare_graphs(models: dict[str, Any]) -> Table:
-    """Facts about several models side by side (opset, nodes, names, weights, files); ``models``: label -> path."""
-    from helpers.inspect import load_model, summarize_model
-
-    columns: dict[str, dict[str, Any]] = {}
-    for label, path in models.items():
-        proto = load_model(path, load_external_data=False)
-        s = summarize_model(path)
-        columns[label] = {
-            "opset": ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in s.opsets.items()),
-            "producer": s.producer,
-            "inputs": "; ".join(map(str, s.inputs)),
-            "outputs": "; ".join(map(str, s.outputs)),
-            "nodes": s.n_nodes,
-            "operators": ", ".join(f"{k}×{v}" for k, v in sorted(s.operators.items())),
-            "first node names": ", ".join(n.name for n in proto.graph.node[:3]),
-            "weight names": ", ".join(t.name for t in proto.graph.initializer[:3]),
-            "parameters": s.n_parameters,
-            "files": f"{s.size_bytes / 1024:.1f} KiB" + (
-                f" + {s.external_data_bytes / 1024:.1f} KiB external data" if s.external_data_bytes else ""),
-            "metadata entries": len(proto.metadata_props) + sum(len(v.metadata_props) for v in proto.graph.input),
-        }
-    facts = list(next(iter(columns.values()))) if columns else []
-    rows = [{"": fact, **{label: col[fact] for label, col in columns.items()}} for fact in facts]
-    return Table(rows, ["", *columns], title="The graphs compared")
 
 
 @dataclass

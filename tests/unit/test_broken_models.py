@@ -30,7 +30,6 @@ ENTRY_POINTS = {
         p, X, linear_reference(X), name="corpus", framework="numpy", converter="onnx", record=False),
     "runtime.make_session": lambda p, tmp: runtime.make_session(p),
     "runtime.Session": lambda p, tmp: runtime.Session(p),
-    "visualize.compare_graphs": lambda p, tmp: visualize.compare_graphs({"model": p}),
 }
 
 
