@@ -55,7 +55,7 @@ benchmark: setup
 
 # The page of notebook 42 with the digits CNN and MiniLM, cross-origin isolated (WEB_ARGS="--port 8001 --threads 2").
 web: setup
-	$(PY) -m helpers.web $(WEB_ARGS)
+	$(PY) -m workbook.web $(WEB_ARGS)
 
 # The offline room: pack every kernel's wheels, the Debian packages and build/models into one folder
 # (WHEELHOUSE=/media/usb/wheelhouse); on the room's machines: WORKBOOK_WHEELHOUSE=that/folder make setup

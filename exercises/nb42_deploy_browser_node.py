@@ -81,14 +81,15 @@ def _check_isolation_headers(answer: Any, *, notebook_urls: Any = ()) -> str | N
     import urllib.error
     import urllib.request
 
-    from helpers.web import ISOLATION_HEADERS, running_servers
+    from helpers.processes import running_servers
+    from helpers.web import ISOLATION_HEADERS
 
     if not isinstance(answer, str) or not answer.startswith("http://127.0.0.1:"):
         return "answer the page's URL on this machine, e.g. 'http://127.0.0.1:8123/' (listen on 127.0.0.1 only)."
     theirs = {_port(u) for u in ([notebook_urls] if isinstance(notebook_urls, str) else notebook_urls)}
-    theirs |= {server.port for server in running_servers()}  # every helpers.web server this kernel started
+    theirs |= {server.port for server in running_servers()}  # every server helpers started in this kernel
     if _port(answer) in theirs:
-        return ("that is a server the workbook started (helpers.web): write your own, a few lines around Python's "
+        return ("that is a server the workbook started (helpers): write your own, a few lines around Python's "
                 "http.server whose handler sends the two headers.")
     replies = {}
     for path in ("", "app.js"):  # the page and a file it loads: the headers belong on every response

@@ -16,8 +16,8 @@ its picture. Search is Sphinx's own (``searchindex.js``), so it works from a fil
     python -m workbook.book              # build/book/html from build/, then check it in headless Chromium
     python -m workbook.book --no-check   # build only
 
-:func:`check_site` opens every page of a built site in headless Chromium (helpers.web's driver, served by
-helpers.web.StaticServer on 127.0.0.1) and lists console errors, requests that leave the site, broken
+:func:`check_site` opens every page of a built site in headless Chromium (helpers.processes' Browser and
+StaticServer on 127.0.0.1) and lists console errors, requests that leave the site, broken
 internal links, anchors and images, and a search that finds nothing; tests/main/test_book.py runs it.
 """
 
@@ -487,7 +487,7 @@ def check_site(html: str | os.PathLike[str], search_terms: Sequence[str] = (SEAR
     pages: open only these (paths under ``html``); default every page (:func:`site_pages`). Anchors are
         checked on the pages opened.
     """
-    from helpers.web import PageDriver, StaticServer
+    from helpers.processes import Browser, StaticServer
 
     start = time.perf_counter()
     root = Path(html).resolve()
@@ -498,7 +498,7 @@ def check_site(html: str | os.PathLike[str], search_terms: Sequence[str] = (SEAR
     ids: dict[str, set[str]] = {}
     found: dict[str, dict[str, Any]] = {}
     hits: dict[str, int] = {}
-    with StaticServer({"/": root}, isolated=False) as server, PageDriver() as driver:
+    with StaticServer({"/": root}) as server, Browser() as driver:
         base = server.url
 
         def visit(rel: str, url: str, ready: str) -> tuple[Any, Any] | None:

@@ -23,7 +23,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.processes import free_port, start_group
+from helpers.processes import free_port, start_group, stop_group, wait_until
 
-__all__ = ["LabServer", "LabStartError", "free_port", "running_lab", "lab_command", "write_settings_overrides",
+__all__ = ["LabServer", "LabStartError", "running_lab", "lab_command", "write_settings_overrides",
            "LAB_OFFLINE_ARGS", "LAB_SETTINGS_OVERRIDES", "main"]
 
 #: Settings that keep JupyterLab from reaching the internet: a workshop room may have none.
@@ -132,6 +131,14 @@ class LabServer:
             body = response.read()
         return json.loads(body) if body else None
 
+    def answers(self) -> bool:
+        """Whether the server answers its status API now."""
+        try:
+            self.api("api/status", timeout=2)
+            return True
+        except (OSError, urllib.error.URLError, ValueError):
+            return False
+
     def kernelspecs(self) -> dict[str, str]:
         """The kernels JupyterLab offers, name -> display name (what the launcher shows)."""
         specs = self.api("api/kernelspecs")["kernelspecs"]
@@ -180,12 +187,7 @@ class LabServer:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self._signal_group(signal.SIGTERM)
-                try:
-                    self.process.wait(5)
-                except subprocess.TimeoutExpired:
-                    self._signal_group(signal.SIGKILL)
-                    self.process.wait(5)
+                stop_group(self.process, term_wait=5, kill_wait=5)
         deadline = time.monotonic() + 10  # kernels leave a moment after the server
         while self.leftover_processes() and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -193,10 +195,6 @@ class LabServer:
             if proc.pid in self.leftover_processes():
                 with contextlib.suppress(psutil.Error):
                     proc.kill()
-
-    def _signal_group(self, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, sig)
 
     def log_tail(self, chars: int = 3000) -> str:
         """The end of the server's log (stdout and stderr)."""
@@ -239,19 +237,14 @@ def running_lab(
         process = start_group(command, stdout=log, stderr=subprocess.STDOUT, env=child_env)  # kernels stop with it
     server = LabServer(process=process, port=port, token=token, notebook_dir=folder, log_path=log_path)
     try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if not server.alive:
-                raise LabStartError(f"JupyterLab exited with code {process.returncode} before answering "
-                                    f"(is port {port} in use? is jupyterlab installed?):\n{server.log_tail()}")
-            try:
-                server.api("api/status", timeout=2)
-                break
-            except (OSError, urllib.error.URLError, ValueError):
-                if time.monotonic() > deadline:
-                    raise LabStartError(f"JupyterLab did not answer on {server.base_url} within "
-                                        f"{startup_timeout:.0f} s:\n{server.log_tail()}") from None
-                time.sleep(0.3)
+        try:
+            wait_until(server.answers, startup_timeout, "JupyterLab", interval=0.3, alive=lambda: server.alive)
+        except RuntimeError:
+            raise LabStartError(f"JupyterLab exited with code {process.returncode} before answering "
+                                f"(is port {port} in use? is jupyterlab installed?):\n{server.log_tail()}") from None
+        except TimeoutError:
+            raise LabStartError(f"JupyterLab did not answer on {server.base_url} within "
+                                f"{startup_timeout:.0f} s:\n{server.log_tail()}") from None
         yield server
     finally:
         server.stop()

@@ -2,7 +2,7 @@
 
 The book is built from a real quick run (the runner's own command, `--quick 00 01`, into a temporary build
 folder, as `make workbook` fills build/), plus a stand-in benchmark report with its plot. The browser check
-(workbook.book.check_site, driven by helpers.web's PageDriver on a 127.0.0.1 server) must find nothing wrong
+(workbook.book.check_site, driven by helpers.processes' Browser on a 127.0.0.1 server) must find nothing wrong
 on the real site, and must report each fault injected into a copy: a CDN script and font, a picture from
 another server on 127.0.0.1, a broken link, a missing anchor, a missing image, a console error, and a search
 that finds nothing.
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from helpers.paths import repo_root
-from helpers.visualize import find_chromium
+from helpers.processes import find_chromium
 from workbook import book
 
 pytestmark = pytest.mark.timeout(600)

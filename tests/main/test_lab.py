@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from helpers.paths import build_dir, repo_root
-from helpers.visualize import CHROMIUM_ARGS, find_chromium
+from helpers.processes import CHROMIUM_ARGS, find_chromium
 from workbook.lab import LabServer, LabStartError, running_lab
 
 REQUIRED_KERNELS = ("onnx-workbook-main", "onnx-workbook-legacy")  # onnx-workbook-mlnet joins when installed

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from helpers.paths import build_dir
-from helpers.visualize import CHROMIUM_ARGS, find_chromium
+from helpers.processes import CHROMIUM_ARGS, find_chromium
 from workbook import slides
 
 WAIT_MS = 60_000

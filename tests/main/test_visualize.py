@@ -14,7 +14,7 @@ import urllib.request
 import onnx
 import pytest
 
-from helpers import visualize
+from helpers import processes, visualize
 from helpers.inspect import NotAnOnnxModelError
 from helpers.paths import build_dir
 from tests.unit.models import linear_model
@@ -29,6 +29,11 @@ def _named_model(path, graph_name="linear"):
         node.name = name
     onnx.save(model, path)
     return path
+
+
+def _draw(path, png=None, chromium=None, **options):
+    with visualize.NetronRenderer(chromium, prelaunch=False) as renderer:
+        return renderer.draw(path, png, **options)
 
 
 def _served_file(view) -> str:
@@ -71,7 +76,7 @@ def test_stopping_a_view_frees_its_port_and_leaves_the_others_running(tmp_path, 
     assert not a.alive and b.alive and visualize.running_views() == [b]
     with pytest.raises(OSError):
         socket.create_connection(a.address, timeout=2).close()
-    assert visualize.stop_netron(tmp_path / "b.onnx") == 1 and not b.alive
+    assert visualize.stop_netron() == 1 and not b.alive
     reopened = visualize.open_in_netron(tmp_path / "a.onnx")  # a stopped file can be opened again
     assert reopened is not a and reopened.alive
 
@@ -82,7 +87,7 @@ def test_the_view_is_live_with_a_server_and_shows_its_picture_without_one(tmp_pa
     bundle = view._repr_mimebundle_()
     live = bundle["text/html"]
     assert f'<object data="{view.url}"' in live and 'height="450"' in live
-    # no picture drawn: the fallback inside the <object> is the text summary, every node named
+    # no picture drawn: the fallback inside the <object> is the graph as text, every node named
     fallback = live.split(">", 1)[1].rsplit("</object>", 1)[0]
     assert "<pre>" in fallback and all(name in fallback for name in NODE_NAMES)
     assert view.iframe(proxy_base="/").src == f"/proxy/{view.port}/"
@@ -138,14 +143,14 @@ def test_a_file_that_is_not_onnx_is_refused_before_any_server_starts(tmp_path, v
     with pytest.raises(NotAnOnnxModelError, match="bad.onnx"):
         visualize.open_in_netron(path)
     with pytest.raises(NotAnOnnxModelError):
-        visualize.draw_graph(path)
+        _draw(path)
     assert visualize.running_views() == []
 
 
 def test_a_missing_browser_falls_back_to_a_text_summary(tmp_path, views, monkeypatch):
     path = _named_model(tmp_path / "a.onnx")
-    monkeypatch.setattr(visualize, "find_chromium", lambda: None)
-    picture = visualize.draw_graph(path)
+    monkeypatch.setattr(processes, "find_chromium", lambda: None)
+    picture = _draw(path)
     assert not picture.ok and "No Chromium found" in picture.reason
     bundle = picture._repr_mimebundle_()
     assert "image/png" not in bundle and all(name in bundle["text/markdown"] for name in NODE_NAMES)
@@ -153,12 +158,12 @@ def test_a_missing_browser_falls_back_to_a_text_summary(tmp_path, views, monkeyp
 
 
 def test_netron_draws_the_models_node_names_in_a_real_browser(tmp_path, views):
-    if visualize.find_chromium() is None:
+    if processes.find_chromium() is None:
         pytest.fail("Chromium is missing: run `bash scripts/setup.sh` as root (requirements/apt.txt lists it).")
     path = _named_model(tmp_path / "named.onnx", graph_name="browser_test")
     shot = build_dir("screenshots") / "test_visualize_named.png"
     shot.unlink(missing_ok=True)
-    result = visualize.draw_graph(path, shot, names=True)
+    result = _draw(path, shot, names=True)
     assert result.ok, result.reason
     for name in NODE_NAMES:
         assert name in result.texts, f"{name} not drawn; Netron drew {result.texts}"
@@ -168,25 +173,26 @@ def test_netron_draws_the_models_node_names_in_a_real_browser(tmp_path, views):
 
 
 def test_a_browser_that_fails_to_start_falls_back_to_a_text_summary(tmp_path, views):
-    picture = visualize.draw_graph(_named_model(tmp_path / "a.onnx"), chromium="/bin/false")
+    picture = _draw(_named_model(tmp_path / "a.onnx"), chromium="/bin/false")
     assert not picture.ok and picture.reason.startswith("Chromium could not render the Netron view")
-    assert picture.summary is not None and len(picture.summary) == 3
+    assert all(f"[{name}]" in picture.summary for name in NODE_NAMES)
+    assert visualize.running_views() == []
 
 
 def test_a_browser_shows_the_live_viewer_while_the_server_runs_and_the_picture_after(tmp_path, views):
     """What an HTML render of notebook 20 shows: the viewer while its server answers, the PNG once it is gone."""
-    if visualize.find_chromium() is None:
+    if processes.find_chromium() is None:
         pytest.fail("Chromium is missing: run `bash scripts/setup.sh` as root (requirements/apt.txt lists it).")
     from playwright.sync_api import sync_playwright
 
     path = _named_model(tmp_path / "a.onnx")
-    picture = visualize.draw_graph(path, tmp_path / "a.png")
+    picture = _draw(path, tmp_path / "a.png")
     assert picture.ok, picture.reason
     view = visualize.open_in_netron(path, picture=picture)
     page_file = tmp_path / "render.html"
     page_file.write_text(f"<html><body>{view._repr_mimebundle_()['text/html']}</body></html>", encoding="utf-8")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=visualize.find_chromium(), args=list(visualize.CHROMIUM_ARGS))
+        browser = p.chromium.launch(executable_path=processes.find_chromium(), args=list(processes.CHROMIUM_ARGS))
         try:
             shown = {}
             for state in ("live", "stopped"):

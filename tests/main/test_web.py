@@ -1,94 +1,27 @@
-"""helpers.web: the static server (headers, mounts, stop), tensors over JSON, parity of a JavaScript runtime,
-and, where Node.js and Chromium are installed (scripts/setup.sh installs both), the real runtimes.
+"""helpers.web: tensors over JSON, parity of a JavaScript runtime, and, where Node.js and Chromium are installed
+(scripts/setup.sh installs both), the page and the Node script in the real runtimes.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import urllib.error
-import urllib.request
-from typing import Any
+import shutil
 
 import numpy as np
 import onnx
 import pytest
 
 from helpers import web
+from helpers.processes import Browser, find_chromium, running_servers, stop_servers
 from tests.unit.models import linear_model
 from workbook.reports import parity_records
-
-
-def _get(url: str) -> tuple[int, Any, bytes]:  # headers: case-insensitive, as HTTP names are
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, r.headers, r.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, b""
-
-
-def _port_is_closed(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-@pytest.fixture
-def site(tmp_path):
-    (tmp_path / "site").mkdir()
-    (tmp_path / "site" / "index.html").write_text("<p>hello</p>")
-    (tmp_path / "site" / "app.mjs").write_text("export const x = 1;")
-    (tmp_path / "secret.txt").write_text("not served")
-    model = tmp_path / "linear.onnx"
-    onnx.save(linear_model(), model)
-    return tmp_path
 
 
 @pytest.fixture
 def servers():
     yield
-    web.stop_servers()
-    assert web.running_servers() == []
-
-
-def test_when_isolated_then_every_response_carries_coop_and_coep_and_stop_closes_the_port(site, servers):
-    server = web.StaticServer({"/": site / "site", "/models/m.onnx": site / "linear.onnx"}).start()
-    status, headers, body = _get(server.url)
-    assert status == 200 and body == b"<p>hello</p>"
-    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
-    assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
-    status, headers, body = _get(server.url + "models/m.onnx")
-    assert status == 200 and onnx.load_from_string(body).graph.name
-    assert headers["Content-Type"] == "application/octet-stream"
-    assert _get(server.url + "app.mjs")[1]["Content-Type"] == "text/javascript"  # module scripts need a JS type
-    port = server.port
-    server.stop()
-    assert not server.alive and _port_is_closed(port) and web.running_servers() == []
-    server.stop()  # twice is fine
-
-
-def test_when_not_isolated_then_no_isolation_headers(site, servers):
-    with web.StaticServer({"/": site / "site"}, isolated=False) as server:
-        headers = _get(server.url)[1]
-        assert "Cross-Origin-Opener-Policy" not in headers and "Cross-Origin-Embedder-Policy" not in headers
-    assert web.running_servers() == []
-
-
-@pytest.mark.parametrize("path", ["../secret.txt", "%2e%2e/secret.txt", "models/other.onnx", "nothing.html"])
-def test_files_outside_the_mounts_are_never_served(site, servers, path):
-    with web.StaticServer({"/": site / "site", "/models/m.onnx": site / "linear.onnx"}) as server:
-        assert _get(server.url + path)[0] == 404
-
-
-def test_a_missing_mount_fails_before_anything_listens(site, servers):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        web.StaticServer({"/": site / "nowhere"}).start()
-    assert web.running_servers() == []
-
-
-def test_two_servers_get_their_own_free_ports(site, servers):
-    a, b = web.StaticServer({"/": site / "site"}).start(), web.StaticServer({"/": site / "site"}).start()
-    assert a.port != b.port and a.port > 0 and b.port > 0
-    assert web.stop_servers() == 2
+    stop_servers()
+    assert running_servers() == []
 
 
 def test_tensors_survive_the_trip_to_json_exactly():
@@ -138,19 +71,20 @@ def test_runtime_parity_fails_when_fed_a_wrong_output(tmp_path, tmp_build):
 
 
 def test_missing_npm_packages_name_the_command_that_installs_them(tmp_path, monkeypatch):
-    monkeypatch.setattr(web, "node_modules_dir", lambda: tmp_path / "node_modules")
+    monkeypatch.setattr(web, "web_dir", lambda: tmp_path)
     with pytest.raises(web.NodeUnavailableError, match=r"npm ci --ignore-scripts"):
         web.check_node_modules("onnxruntime-web")
 
 
-def test_a_machine_without_node_gets_the_install_command(monkeypatch):
-    monkeypatch.setattr(web, "find_node", lambda: None)
+def test_a_machine_without_node_gets_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.delenv("NODE", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(web.NodeUnavailableError, match="apt-get install nodejs"):
         web.run_node([{"model": "x.onnx"}])
 
 
 needs_node = pytest.mark.skipif(
-    web.find_node() is None or not (web.node_modules_dir() / "onnxruntime-node").exists(),
+    shutil.which("node") is None or not (web.web_dir() / "node_modules" / "onnxruntime-node").exists(),
     reason="Node.js or web/node_modules missing (bash scripts/setup.sh installs them)")
 
 
@@ -166,8 +100,7 @@ def test_node_scores_a_model_like_python_and_reports_a_broken_one_without_stoppi
 
 
 needs_browser = pytest.mark.skipif(
-    __import__("helpers.visualize", fromlist=["find_chromium"]).find_chromium() is None
-    or not (web.node_modules_dir() / "onnxruntime-web").exists(),
+    find_chromium() is None or not (web.web_dir() / "node_modules" / "onnxruntime-web").exists(),
     reason="Chromium or web/node_modules missing (bash scripts/setup.sh installs them)")
 
 
@@ -177,7 +110,7 @@ def test_the_page_runs_a_model_in_headless_chromium_only_when_isolated_with_thre
     wire = {k: web.to_wire(v) for k, v in feeds.items()}
     isolated = web.serve_web({"m.onnx": path})
     plain = web.serve_web({"m.onnx": path}, isolated=False)
-    with web.PageDriver() as browser:
+    with Browser() as browser:
         page = browser.open(isolated.url + "?threads=2")
         assert page.call("info")["threadsUsed"] is None, "no session yet: the runtime has not started"
         got = page.call("run", "/models/m.onnx", wire)

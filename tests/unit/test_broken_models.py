@@ -30,8 +30,6 @@ ENTRY_POINTS = {
         p, X, linear_reference(X), name="corpus", framework="numpy", converter="onnx", record=False),
     "runtime.make_session": lambda p, tmp: runtime.make_session(p),
     "runtime.Session": lambda p, tmp: runtime.Session(p),
-    "visualize.graph_text_summary": lambda p, tmp: visualize.graph_text_summary(p),
-    "visualize.compare_graphs": lambda p, tmp: visualize.compare_graphs({"model": p}),
 }
 
 
@@ -131,7 +129,7 @@ def test_a_file_found_valid_is_checked_again_once_it_changes(tmp_path):
 
 @pytest.mark.parametrize("case", broken_models.CASES)
 def test_netron_and_the_picture_refuse_a_broken_model_before_starting_anything(corpus, case):
-    for entry in (visualize.open_in_netron, visualize.draw_graph):
+    for entry in (visualize.open_in_netron, visualize.NetronRenderer(prelaunch=False).draw):
         with pytest.raises(Exception) as caught:
             entry(corpus[case])
         _assert_clear(caught.value, case, corpus[case])

@@ -1,4 +1,4 @@
-"""The pinned download notebook 21 teaches (pooch.retrieve with a known SHA-256) against helpers.fetch's local mirror.
+"""The pinned download notebook 21 teaches (pooch.retrieve with a known SHA-256) against a local mirror.
 
 Every test talks to a real HTTP server on 127.0.0.1 serving bytes the test made; nothing leaves the
 machine. They pin the behaviour the notebook relies on: verified, cached, refused on a mismatch.
@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from helpers.fetch import serve_directory
+from helpers.processes import StaticServer
 
 pooch = pytest.importorskip("pooch", reason="pooch is the main kernel's (notebook 21)")
 requests = pytest.importorskip("requests")
@@ -28,8 +28,8 @@ def mirror(tmp_path):
     site.mkdir()
     (site / "good.bin").write_bytes(PAYLOAD)
     (site / "corrupt.bin").write_bytes(PAYLOAD[:-1] + bytes([PAYLOAD[-1] ^ 0xFF]))
-    with serve_directory(site) as base:
-        yield base
+    with StaticServer({"/": site}) as server:
+        yield server.url.rstrip("/")
 
 
 def test_a_download_is_verified_and_cached(mirror, tmp_path):
@@ -66,13 +66,8 @@ def test_pooch_does_not_read_file_urls_so_the_mirror_is_http(tmp_path):
         pooch.retrieve(f"file://{tmp_path}/m.bin", known_hash=PAYLOAD_SHA, path=tmp_path / "cache")
 
 
-def test_serve_directory_serves_on_loopback_and_stops(mirror):
-    assert mirror.startswith("http://127.0.0.1:")
-    assert requests.get(f"{mirror}/good.bin", timeout=5).content == PAYLOAD
-
-
-def test_serve_directory_stops_when_the_block_ends(tmp_path):
-    with serve_directory(tmp_path) as base:
-        pass
+def test_the_mirror_serves_on_loopback_and_stops_when_the_block_ends(tmp_path):
+    with StaticServer({"/": tmp_path}) as server:
+        assert server.url.startswith("http://127.0.0.1:")
     with pytest.raises(requests.ConnectionError):
-        requests.get(f"{base}/", timeout=2)
+        requests.get(server.url, timeout=2)

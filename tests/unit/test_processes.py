@@ -1,4 +1,5 @@
-"""helpers.processes: a free port, a process group that stops with all its children, a bounded wait."""
+"""helpers.processes: a free port, a process group that stops with all its children, a bounded wait, a static
+HTTP server (headers, mounts, stop)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,24 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from typing import Any
 
+import onnx
 import pytest
 
-from helpers.processes import free_port, start_group, stop_group, wait_until
+from helpers.processes import (
+    StaticServer,
+    free_port,
+    running_servers,
+    start_group,
+    stop_group,
+    stop_servers,
+    wait_until,
+)
+from helpers.web import ISOLATION_HEADERS
+from tests.unit.models import linear_model
 
 
 def test_free_port_can_be_bound_on_loopback():
@@ -65,3 +80,75 @@ def test_wait_until_returns_the_first_true_value_and_names_what_timed_out():
         wait_until(lambda: False, timeout=0.05, what="the server", interval=0.01)
     with pytest.raises(RuntimeError, match="ended before it was ready"):
         wait_until(lambda: False, timeout=5, what="the server", alive=lambda: False)
+
+
+def _get(url: str) -> tuple[int, Any, bytes]:  # headers: case-insensitive, as HTTP names are
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, b""
+
+
+def _port_is_closed(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture
+def site(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("<p>hello</p>")
+    (tmp_path / "site" / "app.mjs").write_text("export const x = 1;")
+    (tmp_path / "secret.txt").write_text("not served")
+    model = tmp_path / "linear.onnx"
+    onnx.save(linear_model(), model)
+    return tmp_path
+
+
+@pytest.fixture
+def servers():
+    yield
+    stop_servers()
+    assert running_servers() == []
+
+
+def test_when_isolated_then_every_response_carries_coop_and_coep_and_stop_closes_the_port(site, servers):
+    server = StaticServer({"/": site / "site", "/models/m.onnx": site / "linear.onnx"}, ISOLATION_HEADERS).start()
+    status, headers, body = _get(server.url)
+    assert status == 200 and body == b"<p>hello</p>"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+    status, headers, body = _get(server.url + "models/m.onnx")
+    assert status == 200 and onnx.load_from_string(body).graph.name
+    assert headers["Content-Type"] == "application/octet-stream"
+    assert _get(server.url + "app.mjs")[1]["Content-Type"] == "text/javascript"  # module scripts need a JS type
+    port = server.port
+    server.stop()
+    assert _port_is_closed(port) and running_servers() == []
+    server.stop()  # twice is fine
+
+
+def test_when_not_isolated_then_no_isolation_headers(site, servers):
+    with StaticServer({"/": site / "site"}) as server:
+        headers = _get(server.url)[1]
+        assert "Cross-Origin-Opener-Policy" not in headers and "Cross-Origin-Embedder-Policy" not in headers
+    assert running_servers() == []
+
+
+@pytest.mark.parametrize("path", ["../secret.txt", "%2e%2e/secret.txt", "models/other.onnx", "nothing.html"])
+def test_files_outside_the_mounts_are_never_served(site, servers, path):
+    with StaticServer({"/": site / "site", "/models/m.onnx": site / "linear.onnx"}) as server:
+        assert _get(server.url + path)[0] == 404
+
+
+def test_a_missing_mount_fails_before_anything_listens(site, servers):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        StaticServer({"/": site / "nowhere"}).start()
+    assert running_servers() == []
+
+
+def test_two_servers_get_their_own_free_ports(site, servers):
+    a, b = StaticServer({"/": site / "site"}).start(), StaticServer({"/": site / "site"}).start()
+    assert a.port != b.port and a.port > 0 and b.port > 0
+    assert stop_servers() == 2

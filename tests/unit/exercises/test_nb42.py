@@ -153,12 +153,12 @@ def test_42_3_accepts_a_server_of_ones_own_with_the_two_headers():
 
 
 def test_42_3_refuses_the_notebooks_isolated_server():
-    with web.StaticServer({"/": web.web_dir()}, isolated=True) as isolated:
+    with web.serve_web() as isolated:
         _refused("42.3", isolated.url, "a server the workbook started", notebook_urls=[isolated.url])
 
 
 def test_42_3_refuses_a_second_server_started_with_the_workbooks_helper():
-    with web.StaticServer({"/": web.web_dir()}, isolated=True) as again:  # not passed as the notebook's: still refused
+    with web.serve_web() as again:  # not passed as the notebook's: still refused
         _refused("42.3", again.url, "a server the workbook started", notebook_urls=[])
 
 
