@@ -2,7 +2,7 @@
 
 The quantization calls themselves (``quant_pre_process``, ``quantize_dynamic``, ``quantize_static`` with a
 ``CalibrationDataReader``, ``convert_float_to_float16``) are written out in
-notebooks/32_quantization.ipynb, where they are introduced; ``helpers.benchmark.minilm_models`` repeats
+notebooks/32_quantization.ipynb, where they are introduced; ``workbook.benchmark_parts.minilm_models`` repeats
 them for the benchmark command.
 
 >>> from helpers.quantization import file_size_mb
