@@ -17,13 +17,13 @@ import mmap
 import os
 import platform
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from helpers.benchmark import time_callable
 from helpers.environment import _cpu_flags, _cpu_model
 
 
@@ -182,14 +182,9 @@ def _kernel(name: str) -> Callable[[int], Any]:
 def _best_rate(name: str, iterations: int, repeats: int) -> float:
     """Operations per second of loop ``name``: the fastest of ``repeats`` runs (the least disturbed by others)."""
     fn = _kernel(name)
-    per_iteration = _CODE[name][0]
     fn(1000)  # warm up
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(iterations)
-        best = min(best, time.perf_counter() - t0)
-    return per_iteration * iterations / best
+    best_ms = time_callable(lambda: fn(iterations), warmup=0, repeats=repeats).min
+    return _CODE[name][0] * iterations / (best_ms / 1e3)
 
 
 def measure_clock_ghz(iterations: int = 200_000, repeats: int = 30) -> float:
@@ -324,22 +319,15 @@ def gemm_rates(sizes: Sequence[int] = (256, 512, 1024, 2048), threads: Sequence[
                libraries: Sequence[str] = ("onnxruntime", "torch", "numpy"), repeats: int = 5,
                max_seconds: float = 1.5) -> list[dict[str, Any]]:
     """Float32 n x n GEMM rates: one row per library, size and thread count, from the best of up to ``repeats``
-    runs after a warm-up (stopping once ``max_seconds`` were spent on one case, after 2 runs)."""
+    runs after a warm-up (stopping once ``max_seconds`` were spent on one case, after 3 runs)."""
     rows = []
     for t in threads:
         for n in sizes:
             for lib, (call, limit) in _gemm_calls(n, t, libraries).items():
                 with limit():
-                    call()
-                    times: list[float] = []
-                    start = time.perf_counter()
-                    while len(times) < repeats and (len(times) < 2 or time.perf_counter() - start < max_seconds):
-                        t0 = time.perf_counter()
-                        call()
-                        times.append(time.perf_counter() - t0)
-                best = min(times)
-                rows.append({"library": lib, "n": n, "threads": t, "runs": len(times), "best_ms": best * 1e3,
-                             "gflops": 2.0 * n**3 / best / 1e9})
+                    stats = time_callable(call, warmup=1, repeats=repeats, max_seconds=max_seconds)
+                rows.append({"library": lib, "n": n, "threads": t, "runs": stats.n, "best_ms": stats.min,
+                             "gflops": 2.0 * n**3 / (stats.min / 1e3) / 1e9})
     return rows
 
 
