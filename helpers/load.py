@@ -1,9 +1,6 @@
-"""Load on a local endpoint from Python: the digits CNN's endpoint folder, a thread-pool client, the floor.
+"""The digits CNN laid out as an endpoint's model folder, and a bounded Python load generator with percentiles.
 
-What a reader would not write to see how an endpoint behaves under concurrent clients: the digits CNN laid
-out as the inference server wants it, ``session.run`` timed in-process (the floor no endpoint beats), and a
-bounded Python load generator with latency percentiles. Introduced in notebooks/40_deploy_local_endpoint.ipynb;
-``make load`` (workbook.load) builds its report on these.
+Used by notebooks/40_deploy_local_endpoint.ipynb (where it is introduced) and 41, and by ``make load``.
 """
 
 from __future__ import annotations
@@ -14,8 +11,6 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-
-__all__ = ["digits_endpoint_folder", "in_process_latency", "python_load"]
 
 
 def digits_endpoint_folder(epochs: int = 8) -> Path:
@@ -30,59 +25,22 @@ def digits_endpoint_folder(epochs: int = 8) -> Path:
                          labels=[str(d) for d in range(10)])
 
 
-def _digit_request() -> dict[str, Any]:
-    from helpers import data
-
-    ds = data.load_digits(kind="images")
-    return {"inputs": {"image": ds.X_test[:1].round(4).tolist()}}
-
-
-def in_process_latency(model_dir: Path, body: dict[str, Any], repeats: int = 2000) -> dict[str, float]:
-    """Median ms of ``session.run`` alone and of the scoring script's whole ``score()`` (checks included),
-    in this process, with the same session settings as a server worker (1 thread)."""
-    import sys
-
-    import numpy as np
-
-    from helpers.paths import repo_root
-
-    sys.path.insert(0, str(repo_root() / "deploy"))
-    try:
-        import onnx_scoring
-    finally:
-        sys.path.pop(0)
-    scorer = onnx_scoring.OnnxScorer(onnx_scoring.find_model(model_dir))
-    arrays = scorer.parse(body["inputs"])
-    times_run, times_score = [], []
-    for _ in range(200):
-        scorer.session.run(None, arrays)
-    for _ in range(repeats):
-        t = time.perf_counter()
-        scorer.session.run(None, arrays)
-        times_run.append(time.perf_counter() - t)
-    for _ in range(repeats // 2):
-        t = time.perf_counter()
-        scorer.score(body["inputs"])
-        times_score.append(time.perf_counter() - t)
-    return {"session_run_p50_ms": float(np.median(times_run) * 1e3),
-            "score_p50_ms": float(np.median(times_score) * 1e3)}
-
-
 def python_load(url: str, body: dict[str, Any], clients: int, seconds: float,
                 headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """The same measurement with Python threads (http.client); slower than wrk, so it may be the bottleneck.
-    headers: sent with every request (``LocalEndpoint.auth_headers``)."""
+    """POST ``body`` to ``url`` from ``clients`` Python threads for ``seconds``: requests, errors, rate, percentiles.
+
+    headers: sent with every request (``LocalEndpoint.auth_headers``). A Python client is slower than wrk, so it
+    may be the bottleneck.
+    """
     import numpy as np
 
     host, port = url.split("//")[1].split("/")[0].split(":")
     payload = json.dumps(body).encode()
     latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
+    errors: list[bool] = []
     deadline = time.monotonic() + seconds
 
     def client() -> None:
-        mine, bad = [], 0
         while time.monotonic() < deadline:
             t = time.perf_counter()
             try:
@@ -92,11 +50,8 @@ def python_load(url: str, body: dict[str, Any], clients: int, seconds: float,
                 conn.close()
             except OSError:
                 ok = False
-            mine.append(time.perf_counter() - t)
-            bad += not ok
-        with lock:
-            latencies.extend(mine)
-            errors[0] += bad
+            latencies.append(time.perf_counter() - t)  # list.append is atomic: no lock needed
+            errors.append(not ok)
 
     start = time.monotonic()
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -106,7 +61,7 @@ def python_load(url: str, body: dict[str, Any], clients: int, seconds: float,
         t.join()
     elapsed = time.monotonic() - start
     ms = np.array(latencies) * 1e3
-    return {"generator": "python", "clients": clients, "seconds": elapsed, "requests": len(ms), "errors": errors[0],
-            "rps": len(ms) / elapsed, "p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
-            "p99_ms": float(np.percentile(ms, 99)), "p999_ms": float(np.percentile(ms, 99.9)),
-            "max_ms": float(ms.max())}
+    p50, p90, p99, p999 = np.percentile(ms, [50, 90, 99, 99.9])
+    return {"generator": "python", "clients": clients, "seconds": elapsed, "requests": len(ms), "errors": sum(errors),
+            "rps": len(ms) / elapsed, "p50_ms": float(p50), "p90_ms": float(p90), "p99_ms": float(p99),
+            "p999_ms": float(p999), "max_ms": float(ms.max())}

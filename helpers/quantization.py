@@ -1,6 +1,7 @@
 """File sizes with external data, what quantization and float16 are measured by (notebook 32 writes out the
 quantization calls themselves).
 
+>>> from helpers.quantization import file_size_mb
 >>> file_size_mb(__file__) < 1
 True
 """

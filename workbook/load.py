@@ -20,9 +20,36 @@ import subprocess
 import tempfile
 from typing import Any
 
-from helpers.load import _digit_request, digits_endpoint_folder, in_process_latency, python_load
+from helpers.load import digits_endpoint_folder, python_load
 
 __all__ = ["TARGETS", "SERVER_MODES", "wrk_load", "run_load", "main"]
+
+
+def _digit_request() -> dict[str, Any]:
+    from helpers import data
+
+    ds = data.load_digits(kind="images")
+    return {"inputs": {"image": ds.X_test[:1].round(4).tolist()}}
+
+
+def in_process_latency(model_dir: os.PathLike[str], body: dict[str, Any], repeats: int = 2000) -> dict[str, float]:
+    """Median ms of ``session.run`` alone and of the scoring script's whole ``score()`` (checks included), in this
+    process, with the same session settings as a server worker (1 thread): the floor no endpoint beats."""
+    import sys
+
+    from helpers.benchmark import time_callable
+    from helpers.paths import repo_root
+
+    sys.path.insert(0, str(repo_root() / "deploy"))
+    try:
+        import onnx_scoring
+    finally:
+        sys.path.pop(0)
+    scorer = onnx_scoring.OnnxScorer(onnx_scoring.find_model(model_dir))
+    arrays = scorer.parse(body["inputs"])
+    run = time_callable(lambda: scorer.session.run(None, arrays), warmup=200, repeats=repeats)
+    score = time_callable(lambda: scorer.score(body["inputs"]), warmup=0, repeats=repeats // 2)
+    return {"session_run_p50_ms": run.median, "score_p50_ms": score.median}
 
 
 #: The issue's targets for the digits CNN, 2 workers, on a 2-core machine.

@@ -92,7 +92,8 @@ def sweep_minilm(files: Mapping[str, str | os.PathLike[str]], threads: Sequence[
     from tqdm.auto import tqdm
 
     from helpers import minilm
-    from helpers.benchmark import _ort, set_threads, time_interleaved
+    from helpers.benchmark import set_threads, time_interleaved
+    from helpers.runtime import make_session
 
     model, tok = minilm.load_minilm()
     sentences = minilm.load_sentences()
@@ -109,7 +110,7 @@ def sweep_minilm(files: Mapping[str, str | os.PathLike[str]], threads: Sequence[
     bar = tqdm(total=len(points) * len(threads), desc="sweep", disable=not progress)
     for t in threads:
         set_threads(t)
-        sessions = {name: _ort(path, t) for name, path in files.items()}
+        sessions = {name: make_session(path, intra_op_threads=t, spinning=False) for name, path in files.items()}
         for b, s in points:
             bar.set_postfix_str(f"threads {t}, batch {b}, seq {s}")
             feeds = minilm.tokenize(tok, (sentences * (b // len(sentences) + 1))[:b], max_length=s)

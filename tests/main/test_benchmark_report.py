@@ -15,12 +15,12 @@ def _results():
     rows = [benchmark.result_row("digits CNN", "PyTorch eager", 1, s([3.0, 3.2, 2.9])),
             benchmark.result_row("digits CNN", "ONNX Runtime", 1, s([0.1, 0.12, 0.11]))]
     return {"label": benchmark.machine_label(threads=2), "rows": rows,
-            "targets": benchmark.evaluate_targets(rows),
+            "targets": command.evaluate_targets(rows),
             "extra_tables": [{"title": "extra", "rows": [{"a": 1}]}]}
 
 
 def test_write_report_writes_labelled_markdown_json_and_png(tmp_build):
-    files = benchmark.write_report(_results(), stem="bench_test")
+    files = command.write_report(_results(), stem="bench_test")
     assert {p.name for p in files.values()} == {"bench_test.md", "bench_test.json", "bench_test.png"}
     assert all(p.parent == tmp_build / "reports" for p in files.values())
     md = files["markdown"].read_text()
@@ -33,7 +33,7 @@ def test_write_report_writes_labelled_markdown_json_and_png(tmp_build):
 
 def test_write_report_needs_rows_and_label(tmp_build):
     with pytest.raises(ValueError, match="'rows' and 'label'"):
-        benchmark.write_report({"rows": []})
+        command.write_report({"rows": []})
 
 
 def test_command_refuses_unknown_parts_and_bad_threads(tmp_build, capsys):

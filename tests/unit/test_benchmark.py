@@ -1,8 +1,8 @@
-"""helpers.benchmark (statistics, timing, targets, profiles, FLOPs), helpers.quantization and helpers.minilm, on tiny inputs."""
+"""helpers.benchmark (statistics, timing, profiles), make benchmark's targets and FLOPs, helpers.quantization and
+helpers.minilm, on tiny inputs."""
 
 from __future__ import annotations
 
-import importlib.util
 import time
 
 import numpy as np
@@ -10,6 +10,8 @@ import pytest
 
 from helpers import benchmark, minilm, quantization, runtime
 from tests.unit.models import linear_model
+from workbook import benchmark as command
+from workbook import benchmark_parts
 
 
 def _mlp(width: int = 128):
@@ -35,7 +37,7 @@ def test_summarize_gives_median_percentiles_and_iqr():
     assert (s.q1, s.q3, s.iqr) == (2.0, 4.0, 2.0)
     assert s.p10 == pytest.approx(1.4) and s.p90 == pytest.approx(4.6)
     assert benchmark.summarize([7.0]).iqr == 0.0
-    assert set(s.to_dict()) >= {"median", "p10", "p90", "iqr"}
+    assert s.times == [5.0, 1.0, 3.0, 2.0, 4.0]
 
 
 @pytest.mark.parametrize("bad", [[], [1.0, float("nan")]], ids=["empty", "nan"])
@@ -103,7 +105,7 @@ def test_targets_report_measured_figure_and_reason_when_missed():
             *_minilm_rows(eager=40.0, fp32=25.0, fused=20.0, int8=12.0, int8_fused=10.0)]
     gflops = [{"model": "MiniLM seq 128 fp32 fused", "batch": 32, "achieved_gflops": 70.0, "ceiling_gflops": 100.0,
                "ceiling_source": "theoretical FMA peak"}]
-    targets = {t["target"]: t for t in benchmark.evaluate_targets(rows, FIDELITY, gflops, vnni=True)}
+    targets = {t["target"]: t for t in command.evaluate_targets(rows, FIDELITY, gflops, vnni=True)}
     cnn = targets["digits CNN batch 1: ORT vs PyTorch eager"]
     assert (cnn["measured"], cnn["met"]) == ("2.00x", False) and cnn["note"]
     assert targets["MiniLM seq 128 batch 1: fused ORT fp32 vs PyTorch eager"]["met"] is True
@@ -114,25 +116,25 @@ def test_targets_report_measured_figure_and_reason_when_missed():
     peak = targets["MiniLM seq 128 fp32 fused batch 32: achieved GFLOP/s (best run; median run; per CPU-second)"]
     assert peak["met"] is False and peak["required"] == ">= 75% of the ceiling" and peak["note"]
     gflops[0]["best_run_gflops"] = 80.0  # the best run is judged, as the peak is a best run
-    again = {t["target"]: t for t in benchmark.evaluate_targets(rows, FIDELITY, gflops, vnni=True)}
+    again = {t["target"]: t for t in command.evaluate_targets(rows, FIDELITY, gflops, vnni=True)}
     assert again["MiniLM seq 128 fp32 fused batch 32: achieved GFLOP/s (best run; median run; per CPU-second)"]["met"] is True
     gflops[0] |= {"gflop_per_cpu_s": 30.0, "core_ceiling_gflops": 50.0}  # the work rate decides when measured
-    again = {t["target"]: t for t in benchmark.evaluate_targets(rows, FIDELITY, gflops, vnni=True)}
+    again = {t["target"]: t for t in command.evaluate_targets(rows, FIDELITY, gflops, vnni=True)}
     assert again["MiniLM seq 128 fp32 fused batch 32: achieved GFLOP/s (best run; median run; per CPU-second)"]["met"] is False
-    table = benchmark.targets_table(list(targets.values()))
+    table = command.targets_table(list(targets.values()))
     assert "4 of 6 targets met" in table.to_markdown()
 
 
 def test_int8_target_fails_when_too_slow_or_unfaithful_and_is_only_reported_without_vnni():
     rows = _minilm_rows(eager=40.0, fp32=25.0, fused=30.0, int8=20.0, int8_fused=18.0)
     bad = dict(FIDELITY, cosine_mean=0.98, sentences=40)
-    targets = {t["target"]: t for t in benchmark.evaluate_targets(rows, bad, vnni=True)}
+    targets = {t["target"]: t for t in command.evaluate_targets(rows, bad, vnni=True)}
     assert targets["MiniLM seq 128 batch 1: fused ORT fp32 vs PyTorch eager"]["met"] is False
     int8 = targets["MiniLM seq 128 batch 1: int8 fused (optimize_model) vs fused fp32"]
     assert int8["met"] is False and int8["note"]
     assert targets["MiniLM int8 fused (optimize_model) vs fp32: masked mean-pooled cosine, mean over 40 sentences"][
         "met"] is False
-    no_vnni = {t["target"]: t for t in benchmark.evaluate_targets(rows, FIDELITY, vnni=False)}
+    no_vnni = {t["target"]: t for t in command.evaluate_targets(rows, FIDELITY, vnni=False)}
     int8 = no_vnni["MiniLM seq 128 batch 1: int8 fused (optimize_model) vs fused fp32"]
     assert int8["met"] is None and "VNNI" in int8["note"] and "reduce_range" in int8["note"]
 
@@ -155,14 +157,13 @@ def test_profile_summary_of_an_empty_trace_says_what_to_do(tmp_path):
 
 
 def test_count_flops_of_matmul_and_gemm():
-    assert benchmark.count_flops(linear_model(), {"x": (5, 4)}) == 2 * 5 * 4 * 3
-    assert benchmark.count_flops(_mlp(16), {"x": (2, 16)}) == 2 * (2 * 2 * 16 * 16)
+    assert benchmark_parts.count_flops(linear_model(), {"x": (5, 4)}) == 2 * 5 * 4 * 3
+    assert benchmark_parts.count_flops(_mlp(16), {"x": (2, 16)}) == 2 * (2 * 2 * 16 * 16)
     with pytest.raises(ValueError, match="rank 2"):
-        benchmark.count_flops(linear_model(), {"x": (5,)})
+        benchmark_parts.count_flops(linear_model(), {"x": (5,)})
 
 
-def test_matmul_peak_is_positive_and_label_names_the_machine():
-    assert benchmark.matmul_peak_gflops(sizes=(32, 64), repeats=1, use_torch=False) > 0
+def test_label_names_the_machine():
     label = benchmark.machine_label(threads=2, versions=("numpy", "onnxruntime"))
     text = benchmark.label_text(label)
     assert "cores" in text and "2 threads" in text and "numpy" in text
@@ -208,11 +209,21 @@ def test_sha256_and_a_tampered_file_is_refused(tmp_path, monkeypatch):
         minilm.verify_minilm_files({"model.safetensors": "0" * 64})
 
 
-def test_interleaved_timing_reports_cpu_time_and_matmul_work_rate():
+def test_interleaved_timing_reports_cpu_time():
     cpu = {}
     wall = benchmark.time_interleaved({"busy": lambda: sum(range(20000)), "sleep": lambda: time.sleep(0.005)},
                                       warmup=0, repeats=3, cpu=cpu)
     assert cpu["sleep"].median < 0.5 * wall["sleep"].median  # sleeping waits: wall time, almost no CPU time
     assert cpu["busy"].median > 0
-    expected = (lambda rate: rate > 0) if importlib.util.find_spec("torch") else (lambda rate: rate == 0.0)
-    assert expected(benchmark.matmul_cpu_rate(sizes=(64,), repeats=2)), "a rate with torch, 0.0 without (legacy kernel)"
+
+
+def test_time_in_rounds_warms_up_then_takes_turns_and_keeps_every_time():
+    calls = []
+
+    def timer(name):
+        return lambda n: calls.append((name, n)) or [1.0] * n
+
+    kept = benchmark.time_in_rounds({"a": timer("a"), "b": timer("b")}, runs=6, warmup=2, rounds=3)
+    assert calls == [("a", 2), ("b", 2)] + [("a", 2), ("b", 2)] * 3 and kept == {"a": [1.0] * 6, "b": [1.0] * 6}
+    with pytest.raises(ValueError, match="runs and rounds must be >= 1"):
+        benchmark.time_in_rounds({"a": timer("a")}, runs=0, warmup=0, rounds=1)

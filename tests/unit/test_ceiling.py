@@ -1,4 +1,4 @@
-"""helpers.ceiling (the two ceilings, the refusal of a share above 100%), helpers.int8's profile split, and the
+"""workbook.ceiling (the two ceilings, the refusal of a share above 100%), workbook.int8's profile split, and the
 sweep's grid and plots, on tiny or synthetic inputs."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from helpers import benchmark, ceiling, int8
-from workbook import sweep
+from helpers import benchmark
+from workbook import benchmark as command
+from workbook import benchmark_parts, ceiling, int8, sweep
 
 
 def test_fma_peak_is_cores_lanes_fma_units_two_and_the_clock():
@@ -51,18 +52,18 @@ def test_the_targets_refuse_to_print_a_share_above_the_ceiling():
     gflops = [{"model": "MiniLM seq 128 fp32 fused", "batch": 32, "achieved_gflops": 270.0,
                "best_run_gflops": 279.5, "ceiling_gflops": 222.0}]
     with pytest.raises(ceiling.CeilingError, match=r"126% of the ceiling of 222.0"):
-        benchmark.evaluate_targets([], gflops=gflops)
+        command.evaluate_targets([], gflops=gflops)
     gflops[0] |= {"best_run_gflops": 200.0, "achieved_gflops": 150.0, "gflop_per_cpu_s": 130.0,
                   "core_ceiling_gflops": 111.0}  # per CPU-second above one core's ceiling: refused too
     with pytest.raises(ceiling.CeilingError, match="per CPU-second"):
-        benchmark.evaluate_targets([], gflops=gflops)
+        command.evaluate_targets([], gflops=gflops)
 
 
 def test_bench_gflops_refuses_a_share_above_a_wrong_ceiling():
     pytest.importorskip("torch", reason="the digits CNN is built with PyTorch (main kernel)")
     wrong = {1: ceiling.Ceiling(0.001, 0.001, 1), 2: ceiling.Ceiling(0.001, 0.001, 2)}
     with pytest.raises(ceiling.CeilingError, match="digits CNN .* the ceiling is wrong"):
-        benchmark.bench_gflops(threads=2, repeats=1, include_minilm=False, ceilings=wrong)
+        benchmark_parts.bench_gflops(threads=2, repeats=1, include_minilm=False, ceilings=wrong)
 
 
 def test_measured_clock_and_fma_units_are_plausible_or_assumed_and_said_so():

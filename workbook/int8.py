@@ -1,23 +1,13 @@
-"""int8 routes for MiniLM beyond dynamic quantization, and the profile that says where an int8 model's time goes.
+"""int8 routes for MiniLM beyond dynamic quantization, and the profile split that says where an int8 model's time
+goes; the ``int8`` part of ``make benchmark`` (workbook.benchmark_parts.bench_int8). The quantization calls are
+taught in notebooks/32_quantization.ipynb.
 
-The routes (each one call of ``onnxruntime.quantization``, written out here so a reader can copy it):
-
-* static S8S8 QDQ with calibration (:func:`quantize_static_qdq`): ``quantize_static`` with activations and weights
-  int8, per-channel weights, ranges calibrated on the shipped sentences (:class:`SentenceReader`), so no range is
-  computed at run time;
-* weight-only int8/int4 ``MatMulNBits`` (:func:`quantize_nbits`): ``MatMulNBitsQuantizer`` with block-wise
-  symmetric weights; ``accuracy_level=4`` lets ONNX Runtime quantize the activations to int8 per block and use
-  the CPU's int8 dot products.
-
-:func:`profile_split` reads an ONNX Runtime profile (``SessionOptions.enable_profiling``) and splits the kernel time
-into quantized MatMuls, activation quantization, float MatMul/attention, and the remaining float operators: the
-table that shows how far int8 can go (the MatMuls' share bounds the gain, Amdahl's law). Introduced for
-``make benchmark`` (issue 24); the quantization steps are taught in notebooks/32_quantization.ipynb.
+>>> op_group("DynamicQuantizeLinear"), op_group("Softmax")
+('activation quantization', 'other float ops')
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,11 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from helpers.benchmark import summarize_profile, time_interleaved
 from helpers.report import Table
-
-__all__ = ["OP_GROUPS", "op_group", "profile_split", "profile_ops", "SentenceReader", "quantize_static_qdq",
-           "quantize_nbits", "profile_models", "fuse_mha", "INT8_ROUTES",
-           "build_int8_routes", "compare_int8_routes"]
+from helpers.runtime import make_session
 
 #: Operator types by the part of an int8 model's time they stand for. Fused int8 kernels
 #: (``DynamicQuantizeMatMul``, ``QAttention``) quantize their input activations inside: their time is counted as
@@ -45,33 +33,14 @@ OP_GROUPS: dict[str, tuple[str, ...]] = {
 
 
 def op_group(op: str) -> str:
-    """The :data:`OP_GROUPS` group of an operator type, or ``"other float ops"``.
-
-    >>> op_group("DynamicQuantizeLinear"), op_group("Softmax")
-    ('activation quantization', 'other float ops')
-    """
+    """The :data:`OP_GROUPS` group of an operator type, or ``"other float ops"``."""
     return next((g for g, ops in OP_GROUPS.items() if op in ops), "other float ops")
 
 
-def _node_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    events = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(events, list):
-        raise ValueError(f"{path} is not an ONNX Runtime profile (a JSON list of trace events).")
-    nodes = [ev for ev in events if ev.get("cat") == "Node" and str(ev.get("name", "")).endswith("_kernel_time")]
-    if not nodes:
-        raise ValueError(f"{path} holds no operator timings; run the session at least once before end_profiling().")
-    return nodes
-
-
 def profile_ops(path: str | os.PathLike[str], runs: int = 1) -> dict[str, dict[str, float]]:
-    """``{operator type: {"calls", "ms_per_run"}}`` summed over the node events of a profile (``runs`` runs)."""
-    out: dict[str, dict[str, float]] = {}
-    for ev in _node_events(path):
-        op = ev.get("args", {}).get("op_name", "?")
-        d = out.setdefault(op, {"calls": 0, "ms_per_run": 0.0})
-        d["calls"] += 1 / runs
-        d["ms_per_run"] += float(ev.get("dur", 0)) / 1e3 / runs
-    return out
+    """``{operator type: {"calls", "ms_per_run"}}`` of a profile holding ``runs`` runs."""
+    return {r["operator"]: {"calls": r["calls"] / runs, "ms_per_run": r["total_us"] / 1e3 / runs}
+            for r in summarize_profile(path, top=None).rows}
 
 
 def profile_split(path: str | os.PathLike[str], runs: int = 1, title: str = "Where the time goes") -> Table:
@@ -115,15 +84,12 @@ def profile_models(paths: Mapping[str, str | os.PathLike[str]], feeds: Mapping[s
     optimization: ``"all"`` (fused int8 kernels such as ``DynamicQuantizeMatMul``) or ``"basic"`` (activation
     quantization as separate ``DynamicQuantizeLinear`` nodes).
     """
-    from helpers.runtime import make_session
-
     Path(folder).mkdir(parents=True, exist_ok=True)
     sessions = {name: make_session(path, intra_op_threads=threads, spinning=False, optimization=optimization,
                                    profile_prefix=Path(folder) / f"profile_{Path(path).stem}_{optimization}")
                 for name, path in paths.items()}
-    for _ in range(runs + 3):
-        for sess in sessions.values():
-            sess.run(None, dict(feeds))
+    time_interleaved({name: lambda s=sess: s.run(None, dict(feeds)) for name, sess in sessions.items()}, warmup=0,
+                     repeats=runs + 3)
     return {name: Path(sess.end_profiling()) for name, sess in sessions.items()}
 
 
@@ -254,10 +220,9 @@ def compare_int8_routes(candidates: Mapping[str, str | os.PathLike[str]], baseli
     """Fidelity (masked mean-pooled cosine to ``baseline`` over ``sentences``) and speed (batch 1, ``seq_len``
     tokens, all models timed in turns) of each candidate; the speed-ups are over ``baseline``."""
     from helpers import minilm
-    from helpers.benchmark import _ort, time_interleaved
     from helpers.quantization import file_size_mb
 
-    sessions = {name: _ort(path, threads) for name, path in candidates.items()}
+    sessions = {name: make_session(path, intra_op_threads=threads, spinning=False) for name, path in candidates.items()}
     ref = minilm.embed_onnx(sessions[baseline], sentences, tokenizer)
     feeds = minilm.tokenize(tokenizer, sentences[:1], max_length=seq_len)
     cpu: dict[str, Any] = {}

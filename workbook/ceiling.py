@@ -1,20 +1,8 @@
-"""What this CPU can do at most, measured two ways, and a share of it that can never pass 100%.
+"""The GFLOP/s ceiling of ``make benchmark``: the theoretical FMA peak and the best achieved GEMM, and a share of
+it that can never pass 100% (a share above it means the ceiling is wrong, not that a model beat the hardware).
 
-A GFLOP/s figure means little without the limit it is read against. Two limits, both measured here:
-
-* **theoretical FMA peak** = cores x vector lanes x FMA instructions per cycle x 2 (an FMA is a multiply and an
-  add) x clock. The lanes come from the CPU flags (``avx512f``: 16 float32 lanes, ``avx2``: 8); the clock is
-  *measured* by timing a chain of dependent integer adds (one per cycle on every x86 core since the 1990s), not
-  read from the model name; the FMA instructions per cycle are *measured* by timing 12 independent FMAs in a loop
-  and dividing by that clock. Both loops are a few bytes of machine code run through :mod:`ctypes` (no compiler).
-  Where they cannot run (not x86-64 Linux, or memory that cannot be made executable), the CPU model's published
-  figure is used and the result says so.
-* **best achieved GEMM**: the fastest float32 n x n matrix product of ONNX Runtime's own ``MatMul`` (a model
-  built with ``onnx.helper``), ``torch.mm`` and numpy's BLAS over several sizes and thread counts.
-
-:class:`Ceiling` holds both; :meth:`Ceiling.share` divides by the higher and raises :class:`CeilingError` on a
-share above 100%, because that means the ceiling is wrong, not that the model beat the hardware.
-Introduced for ``make benchmark`` (issue 24); usable from any notebook.
+The theoretical peak is cores x float32 lanes x FMA instructions per cycle x 2 x clock; the clock and the FMAs per
+cycle are measured with a few bytes of x86-64 machine code run through :mod:`ctypes` (published figures elsewhere).
 
 >>> fma_peak_gflops(cores=2, lanes=16, fma_per_cycle=1, clock_ghz=3.0)
 192.0
@@ -29,18 +17,14 @@ import mmap
 import os
 import platform
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "CeilingError", "Ceiling", "check_share", "fma_peak_gflops", "cpu_flags", "physical_cores", "vector_lanes",
-    "measure_clock_ghz", "measure_fma_per_cycle", "theoretical_peak", "gemm_rates", "measure_ceiling",
-    "FMA_ASSUMPTIONS",
-]
+from helpers.benchmark import time_callable
+from helpers.environment import _cpu_flags, _cpu_model
 
 
 class CeilingError(ValueError):
@@ -84,7 +68,7 @@ class Ceiling:
         >>> Ceiling(100.0, 80.0).share(120.0, "MiniLM")
         Traceback (most recent call last):
         ...
-        helpers.ceiling.CeilingError: MiniLM reached 120.0 GFLOP/s, 120% of the ceiling of 100.0 GFLOP/s ...
+        workbook.ceiling.CeilingError: MiniLM reached 120.0 GFLOP/s, 120% of the ceiling of 100.0 GFLOP/s ...
         """
         return check_share(gflops, self.gflops, what,
                            f"{self.source}; theoretical {self.theoretical_gflops:.1f}, best GEMM {self.achieved_gflops:.1f}")
@@ -114,13 +98,6 @@ def check_share(gflops: float, ceiling_gflops: float, what: str = "a measured ra
 
 # --- the CPU --------------------------------------------------------------------------------------------------
 
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
-    from helpers.environment import _cpu_flags
-
-    return _cpu_flags()
-
-
 def physical_cores() -> int:
     """Physical cores this process may run on (SMT siblings share FMA units, so they count once)."""
     try:
@@ -146,7 +123,7 @@ def physical_cores() -> int:
 
 def vector_lanes(flags: set[str] | None = None) -> int:
     """float32 lanes of the widest FMA vector the flags promise: 16 (avx512f), 8 (avx2 + fma), 4 (otherwise)."""
-    flags = cpu_flags() if flags is None else flags
+    flags = _cpu_flags() if flags is None else flags
     return 16 if "avx512f" in flags else 8 if {"avx2", "fma"} <= flags else 4
 
 
@@ -205,14 +182,9 @@ def _kernel(name: str) -> Callable[[int], Any]:
 def _best_rate(name: str, iterations: int, repeats: int) -> float:
     """Operations per second of loop ``name``: the fastest of ``repeats`` runs (the least disturbed by others)."""
     fn = _kernel(name)
-    per_iteration = _CODE[name][0]
     fn(1000)  # warm up
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(iterations)
-        best = min(best, time.perf_counter() - t0)
-    return per_iteration * iterations / best
+    best_ms = time_callable(lambda: fn(iterations), warmup=0, repeats=repeats).min
+    return _CODE[name][0] * iterations / (best_ms / 1e3)
 
 
 def measure_clock_ghz(iterations: int = 200_000, repeats: int = 30) -> float:
@@ -226,7 +198,7 @@ def measure_fma_per_cycle(width: int = 512, clock_ghz: float | None = None, iter
 
     Refuses a width the CPU lacks (the instruction would kill the process with SIGILL).
     """
-    flags = cpu_flags()
+    flags = _cpu_flags()
     if width == 512 and "avx512f" not in flags or width == 256 and not {"avx2", "fma"} <= flags:
         raise ValueError(f"This CPU has no {width}-bit FMA (flags: avx512f={'avx512f' in flags}, "
                          f"fma={'fma' in flags}); measure a width it has.")
@@ -241,9 +213,7 @@ def theoretical_peak(threads: int | None = None, measure: bool = True) -> dict[s
 
     measure: run the micro-benchmarks (``False``: the CPU model's published figures and /proc's clock label).
     """
-    from helpers.environment import _cpu_model
-
-    flags, cpu = cpu_flags(), _cpu_model()
+    flags, cpu = _cpu_flags(), _cpu_model()
     n_cores = physical_cores()
     cores = min(threads, n_cores) if threads else n_cores
     out: dict[str, Any] = {"cpu": cpu, "physical_cores": n_cores, "cores": cores}
@@ -349,22 +319,15 @@ def gemm_rates(sizes: Sequence[int] = (256, 512, 1024, 2048), threads: Sequence[
                libraries: Sequence[str] = ("onnxruntime", "torch", "numpy"), repeats: int = 5,
                max_seconds: float = 1.5) -> list[dict[str, Any]]:
     """Float32 n x n GEMM rates: one row per library, size and thread count, from the best of up to ``repeats``
-    runs after a warm-up (stopping once ``max_seconds`` were spent on one case, after 2 runs)."""
+    runs after a warm-up (stopping once ``max_seconds`` were spent on one case, after 3 runs)."""
     rows = []
     for t in threads:
         for n in sizes:
             for lib, (call, limit) in _gemm_calls(n, t, libraries).items():
                 with limit():
-                    call()
-                    times: list[float] = []
-                    start = time.perf_counter()
-                    while len(times) < repeats and (len(times) < 2 or time.perf_counter() - start < max_seconds):
-                        t0 = time.perf_counter()
-                        call()
-                        times.append(time.perf_counter() - t0)
-                best = min(times)
-                rows.append({"library": lib, "n": n, "threads": t, "runs": len(times), "best_ms": best * 1e3,
-                             "gflops": 2.0 * n**3 / best / 1e9})
+                    stats = time_callable(call, warmup=1, repeats=repeats, max_seconds=max_seconds)
+                rows.append({"library": lib, "n": n, "threads": t, "runs": stats.n, "best_ms": stats.min,
+                             "gflops": 2.0 * n**3 / (stats.min / 1e3) / 1e9})
     return rows
 
 
