@@ -6,12 +6,12 @@ check, no extension store), and a stop that shuts the kernels down and leaves no
 live here only: :data:`LAB_OFFLINE_ARGS` on the command line, :data:`LAB_SETTINGS_OVERRIDES` in the
 environment's ``share/jupyter/lab/settings/overrides.json`` (:func:`write_settings_overrides`).
 
->>> from workbook.lab import running_lab
->>> with running_lab("notebooks") as lab:          # doctest: +SKIP
-...     print(sorted(lab.kernelspecs()))
-...     print(lab.url_for("lab/tree/00_start_here.ipynb"))
-['onnx-workbook-legacy', 'onnx-workbook-main', 'python3']
-http://127.0.0.1:41733/lab/tree/00_start_here.ipynb?token=...
+Example::
+
+    from workbook.lab import running_lab
+    with running_lab("notebooks") as lab:
+        print(sorted(lab.kernelspecs()))    # ['onnx-workbook-legacy', 'onnx-workbook-main', 'python3']
+        print(lab.url_for("lab/tree/00_start_here.ipynb"))   # http://127.0.0.1:41733/lab/tree/...?token=...
 
 Used by tests/main/test_lab.py (the real-browser test of JupyterLab).
 """
@@ -219,8 +219,10 @@ def running_lab(
 
     Its workspaces and runtime files go to a temporary folder, so a test does not touch the user's.
 
-    >>> with running_lab("notebooks", startup_timeout=60) as lab:   # doctest: +SKIP
-    ...     assert lab.api("api/status")["kernels"] == 0
+    Example::
+
+        with running_lab("notebooks", startup_timeout=60) as lab:
+            assert lab.api("api/status")["kernels"] == 0
     """
     folder = Path(notebook_dir).resolve()
     if not folder.is_dir():
