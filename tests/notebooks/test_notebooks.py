@@ -164,9 +164,19 @@ def test_every_stated_range_refuses_a_value_just_outside_it_naming_the_parameter
             assert d.check(good) == good
 
 
+def _is_the_quick_run(notebook, values: dict) -> bool:
+    """True when a resolved ``tries`` entry sets every parameter to its default in quick mode: the quick-mode test
+    already runs exactly that (on a 2-core machine ``threads`` from 1 to the cores ends at the default 2)."""
+    from helpers.parameters import declared_parameters
+
+    defaults = {name: d.default for name, d in declared_parameters(notebook).items()} | {"quick": True}
+    return all(defaults.get(name, object()) == value for name, value in values.items())
+
+
 TRY_PARAMS = [
     pytest.param(nb, i, id=f"{nb.stem}-{i}", marks=pytest.mark.xdist_group(GROUPS[nb.stem]))
-    for nb in NOTEBOOKS for i, _ in enumerate(notebook_facts(nb).get("tries", []))
+    for nb in NOTEBOOKS for i, tried in enumerate(notebook_facts(nb).get("tries", []))
+    if not _is_the_quick_run(nb, _resolved(nb, tried))
 ]
 
 
@@ -184,6 +194,13 @@ def test_notebook_runs_and_proves_its_claims_at_the_ends_of_its_ranges(notebook,
                                solution=solution)
     if not run.ok:
         pytest.fail(f"with {values}: {run.describe()}", pytrace=False)
+
+
+def test_a_try_that_only_repeats_the_quick_run_is_not_run_twice():
+    thirty_one = next(nb for nb in NOTEBOOKS if nb.stem.startswith("31_"))
+    assert _is_the_quick_run(thirty_one, _resolved(thirty_one, {}))
+    assert not _is_the_quick_run(thirty_one, _resolved(thirty_one, {"threads": 1}))
+    assert not _is_the_quick_run(thirty_one, {"quick": False})
 
 
 @pytest.mark.notebook
