@@ -230,6 +230,10 @@ class LocalEndpoint:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"LocalEndpoint({self.script.name}, {self.url}, workers={self.workers}, {self.worker_class}, {state})"
+
     def log(self) -> str:
         """The server's log so far (master and workers), kept in ``build/logs/azmlinfsrv-<port>.log``."""
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
