@@ -1,5 +1,6 @@
-"""ML.NET models from the main kernel (notebook 19): run a job in the mlnet kernel (Python 3.8, NimbusML), feed and
-read ML.NET's ONNX files. Nothing here imports NimbusML.
+"""ML.NET from the main kernel (notebook 19): run a job in the mlnet kernel's interpreter (Python 3.8, NimbusML).
+
+Nothing here imports NimbusML.
 """
 
 from __future__ import annotations
@@ -7,16 +8,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 MLNET_KERNEL = "onnx-workbook-mlnet"
-
-#: The outputs of an ML.NET ONNX file that carry the model's answer (the rest echo inputs and steps).
-_ANSWERS = ("PredictedLabel", "Score", "Probability")
 
 
 def _mlnet_python() -> Path:
@@ -58,37 +53,3 @@ def run_in_mlnet(code: str, workdir: str | os.PathLike[str], *, timeout: float =
     if not result.exists():
         raise RuntimeError(f"The ML.NET job ran but wrote no {result.name} in {workdir}.")
     return json.loads(result.read_text(encoding="utf-8"))
-
-
-def columns_feed(frame: Any, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """ONNX Runtime inputs for an ML.NET ONNX file: one ``(rows, 1)`` array per column (numbers float32, text str).
-
-    names: the graph's inputs to feed (leave out the label, which ML.NET also declares as an input).
-
-    >>> columns_feed({"a": [1, 2], "b": ["x", "y"]}, ["a", "b"])["b"].tolist()
-    [['x'], ['y']]
-    """
-    feed = {}
-    for name in names:
-        if name not in frame:
-            raise KeyError(f"The model needs a column {name!r}; the data has {list(frame.keys())}.")
-        values = np.asarray(frame[name])
-        if values.dtype.kind in "OUS":
-            feed[name] = values.astype(str).astype(object).reshape(-1, 1)
-        else:
-            feed[name] = values.astype(np.float32).reshape(-1, 1)
-    return feed
-
-
-def final_outputs(output_names: Sequence[str]) -> list[str]:
-    """The outputs of an ML.NET ONNX file that hold the model's answer, in ML.NET's order.
-
-    >>> final_outputs(["age.output", "Features.output", "Score.output", "PredictedLabel.output"])
-    ['PredictedLabel.output', 'Score.output']
-    """
-    found = [f"{a}.output" for a in _ANSWERS if f"{a}.output" in output_names]
-    if not found:
-        raise ValueError(f"No ML.NET answer among the outputs {list(output_names)[:8]}...: "
-                         f"expected one of {[a + '.output' for a in _ANSWERS]}.")
-    return found
-
