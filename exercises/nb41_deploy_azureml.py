@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from exercises import exercise
+from exercises import answer_file, exercise
 
 
 @exercise("41.1", "add a deployment 'green' (2 instances), split traffic 90/10; answer write_v2_yaml's paths")
@@ -27,17 +28,28 @@ def _check_blue_green(answer: Any) -> str | None:
 
 
 @exercise("41.2", "F2s_v2 and a 100 ms request timeout: answer the YAML path, its time limits in ms, and the one hit first")
-def _check_limits(answer: Any) -> str | None:
+def _check_limits(answer: Any, *, notebook_yaml: Any) -> str | None:
     from azure.ai.ml import load_online_deployment
 
     if not isinstance(answer, dict) or not {"deployment", "hit_first"} <= set(answer):
         return ("answer a dict {'deployment': the deployment YAML you wrote, 'limits_ms': {setting: milliseconds}, "
                 "'hit_first': the name of a setting}.")
+    hint = answer_file(answer["deployment"], ".yml", not_one_of=notebook_yaml)
+    if hint:
+        return hint
+    if Path(answer["deployment"]).stat().st_mtime < Path(notebook_yaml).stat().st_mtime:
+        return ("that YAML is older than this run's deployment.yml: write your copy of `deployment` now "
+                "(azure.write_v2_yaml) and answer the path it returns.")
     d = load_online_deployment(source=str(answer["deployment"]))
     if d.instance_type != "Standard_F2s_v2":
         return f"the deployment runs on {d.instance_type}: set instance_type='Standard_F2s_v2'."
     if d.request_settings is None or d.request_settings.request_timeout_ms != 100:
         return "request_settings.request_timeout_ms is not 100 in the file you wrote."
+    theirs = load_online_deployment(source=str(notebook_yaml))
+    theirs.instance_type, theirs.request_settings.request_timeout_ms = d.instance_type, 100
+    if _settings(d) != _settings(theirs):
+        return ("apart from the instance type and the request timeout, your YAML differs from the notebook's "
+                "deployment: start from a copy of `deployment` (copy.deepcopy).")
     limits = {"request_timeout_ms": d.request_settings.request_timeout_ms,
               "max_queue_wait_ms": d.request_settings.max_queue_wait_ms}
     for probe in ("liveness_probe", "readiness_probe"):
@@ -58,3 +70,11 @@ def _check_limits(answer: Any) -> str | None:
         return ("not that one: compare every time limit of the deployment in milliseconds (request settings and "
                 "probe timeouts, which are in seconds); a slow request meets the smallest first.")
     return None
+
+
+def _settings(deployment: Any) -> dict[str, Any]:
+    """What a deployment sets, without the paths of its files (a copy written elsewhere refers to the same ones)."""
+    data = deployment._to_dict()
+    for key in ("code_configuration", "environment", "model", "$schema"):
+        data.pop(key, None)
+    return data

@@ -141,16 +141,27 @@ def _check_other_framework(answer: Any, *, onnx_path: Any, X_test: np.ndarray, y
     return None
 
 
-@exercise("50.8", "send the endpoint a row of 12 numbers, then one with a string; answer the two status codes")
-def _check_malformed_status(answer: Any, *, endpoint: Any, X_test: np.ndarray) -> str | None:
-    statuses = [getattr(a, "status", a) for a in answer] if isinstance(answer, (list, tuple)) else None  # noqa: UP038
-    if not statuses or len(statuses) != 2 or not all(isinstance(s, (int, np.integer)) for s in statuses):  # noqa: UP038
-        return "answer two HTTP status codes, (12 numbers, a string), e.g. the `.status` of each reply."
-    row = [float(v) for v in X_test[0]]
-    expected = [endpoint.post({"inputs": {"features": [row[:12]]}}).status,
-                endpoint.post({"inputs": {"features": [["oops", *row[1:]]]}}).status]
-    if 200 in statuses:
+@exercise("50.8", "send the endpoint a row of 12 numbers, then one with a string; answer the two replies")
+def _check_malformed_replies(answer: Any, *, endpoint: Any, X_test: np.ndarray) -> str | None:
+    from helpers.serve import Reply
+
+    if not isinstance(answer, (list, tuple)) or len(answer) != 2 or not all(isinstance(a, Reply) for a in answer):  # noqa: UP038
+        return ("answer the two replies endpoint.post returned, as (12 numbers, a string): Reply objects with their "
+                "status and body, not status codes typed in.")
+    if any(a.ok for a in answer):
         return "one request was accepted (200): send a row of 12 numbers, and a row where one number is a string."
-    if list(statuses) != expected:
-        return "those are not the endpoint's answers to these two requests: post them and read each reply's status."
+    ids = [a.headers.get("x-request-id") if a.headers else None for a in answer]
+    if None in ids or ids[0] == ids[1]:
+        return "these replies did not come from two requests to the endpoint (each carries its own x-request-id): post both."
+    row = [float(v) for v in X_test[0]]
+    expected = [endpoint.post({"inputs": {"features": [row[:12]]}}),
+                endpoint.post({"inputs": {"features": [["oops", *row[1:]]]}})]
+    for what, mine, theirs in zip(("12 numbers", "a string"), answer, expected):
+        if (mine.status, _message(mine)) != (theirs.status, _message(theirs)):
+            return (f"your reply to the row with {what} is not the endpoint's answer to that request (its status and "
+                    "message): post that row and answer the reply.")
     return None
+
+
+def _message(reply: Any) -> Any:
+    return reply.body.get("message") if isinstance(reply.body, dict) else reply.body

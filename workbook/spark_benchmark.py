@@ -54,7 +54,7 @@ def benchmark(quick: bool = False, parameters: Mapping[str, Any] | None = None,
              "load_average_start": start_load}
     caption = (f"Spark batch scoring, {'quick mode (smoke test)' if quick else 'full mode'}: {label_text(label)}. "
                "Shared machine: other processes load the CPU, so the numbers are noisy; read the ratios.")
-    rates = Table(results["rates"], columns=["model", "runner", "rows", "rows_per_s", "vs 1 process", "median_s", "runs"])
+    rates = Table(results["rates"], columns=["model", "runner", "rows", "rows_per_s", "vs baseline", "median_s", "runs"])
     targets = Table(target_table(results["ratios"]))
     text = f"{caption}\n\n{rates.to_markdown()}\n\n{targets.to_markdown()}\n"
     report = {"label": label, "rates": results["rates"], "ratios": results["ratios"],

@@ -24,8 +24,8 @@ def model_dir(tmp_path_factory):
 
 
 def test_v2_specs_write_yaml_that_the_sdk_loaders_accept(model_dir, tmp_path):
-    specs = azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path, endpoint_name="toy-endpoint",
-                                 instance_type="Standard_F2s_v2", instance_count=2, max_batch=16)
+    specs = em.v2_specs(model_dir, tmp_path, endpoint_name="toy-endpoint", instance_type="Standard_F2s_v2",
+                        instance_count=2)
     paths = azure.write_v2_yaml(specs, tmp_path)
     assert sorted(paths) == ["deployment", "endpoint", "environment", "model"]
     assert all(p.is_file() and p.stat().st_size > 0 for p in paths.values())
@@ -33,7 +33,7 @@ def test_v2_specs_write_yaml_that_the_sdk_loaders_accept(model_dir, tmp_path):
     d = loaded["deployment"]
     assert (d.name, d.endpoint_name, d.instance_type, d.instance_count) == ("blue", "toy-endpoint", "Standard_F2s_v2", 2)
     assert d.code_configuration.scoring_script == "score.py"
-    assert d.environment_variables["MAX_BATCH"] == "16"
+    assert d.environment_variables["MAX_BATCH"] == "64"
     assert d.liveness_probe.failure_threshold == 30 and d.readiness_probe.period == 10
     assert d.request_settings.request_timeout_ms == 5000
     assert loaded["endpoint"].auth_mode == "key" and loaded["model"].name == "digits-cnn"
@@ -73,27 +73,12 @@ def test_the_base_image_is_pinned_to_a_dated_tag():
 def test_a_broken_deployment_yaml_is_refused_by_the_loader(model_dir, tmp_path):
     from marshmallow.exceptions import ValidationError as MarshmallowError
 
-    specs = azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path)
+    specs = em.v2_specs(model_dir, tmp_path)
     paths = azure.write_v2_yaml(specs, tmp_path)
     text = paths["deployment"].read_text().replace("instance_count: 1", "instance_count: many")
     paths["deployment"].write_text(text)
     with pytest.raises(MarshmallowError, match=r'"instance_count": \[\s*"Not a valid integer\."'):
         azure.load_v2_yaml({"deployment": paths["deployment"]})
-
-
-def test_specs_need_the_scoring_script_and_a_model(tmp_path, model_dir):
-    with pytest.raises(FileNotFoundError, match="No score.py"):
-        azure.build_v2_specs(model_dir, tmp_path, tmp_path)
-    with pytest.raises(FileNotFoundError, match="No .onnx file"):
-        azure.build_v2_specs(tmp_path, em.DEPLOY, tmp_path)
-
-
-def test_v1_config_builds_offline():
-    v1 = azure.build_v1_config(em.DEPLOY)
-    assert v1["inference_config"].entry_script == "score.py"
-    assert v1["deployment_config"].cpu_cores == 1 and v1["deployment_config"].auth_enabled
-    pip = v1["environment"].python.conda_dependencies.serialize_to_string()
-    assert "onnxruntime==" in pip
 
 
 def test_workspace_config_is_found_only_when_complete(tmp_path, monkeypatch):
@@ -114,12 +99,6 @@ def test_workspace_config_is_found_only_when_complete(tmp_path, monkeypatch):
 def test_request_file_holds_the_payload(tmp_path):
     path = azure.write_request_file(tmp_path / "r.json", {"inputs": {"x": [[1.0]]}})
     assert json.loads(path.read_text()) == {"inputs": {"x": [[1.0]]}}
-
-
-def test_the_v1_to_v2_table_covers_every_step():
-    tasks = [row["task"] for row in azure.V1_TO_V2]
-    for task in ("connect", "register the model", "environment", "deploy", "call it", "logs", "clean up"):
-        assert task in tasks
 
 
 class _Poller:
@@ -161,7 +140,7 @@ class FakeClient:
 
 @pytest.fixture()
 def specs(model_dir, tmp_path):
-    return azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path, endpoint_name="toy-endpoint")
+    return em.v2_specs(model_dir, tmp_path, endpoint_name="toy-endpoint")
 
 
 def test_deploy_v2_runs_every_step_and_cleans_up(specs, tmp_path):
@@ -195,13 +174,3 @@ def test_a_failure_before_the_endpoint_deletes_nothing(specs, tmp_path):
     with pytest.raises(azure.DeploymentError, match="step 'register the model'.*Nothing was created"):
         azure.deploy_v2(None, specs, tmp_path / "r.json", client=client)
     assert "delete" not in client.calls
-
-
-def test_entities_compare_by_their_settings(model_dir, tmp_path):
-    """Notebook 41 compares its hand-built entities with build_v2_specs through _to_dict(): a different
-    setting must show."""
-    one = azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path)
-    again = azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path)
-    two = azure.build_v2_specs(model_dir, em.DEPLOY, tmp_path, instance_count=2)
-    assert one.deployment._to_dict() == again.deployment._to_dict()
-    assert one.deployment._to_dict() != two.deployment._to_dict()

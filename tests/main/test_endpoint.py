@@ -396,7 +396,7 @@ def test_an_openapi_fuzzer_finds_no_server_error_and_no_undocumented_answer(tmp_
     folder = tmp_path / "model"
     em.save(em.fuzz_model(), folder)
     with LocalEndpoint(SCRIPT, folder, env={"MAX_BATCH": "4", "MAX_DIM": "8"}, log_level="WARNING") as ep:
-        cmd = [str(Path(sys.executable).with_name("schemathesis")), "run", ep.swagger_uri, "--url", ep.url,
+        cmd = [str(Path(sys.executable).with_name("schemathesis")), "run", f"{ep.url}/swagger.json", "--url", ep.url,
                "--include-path", "/score", "--include-method", "POST", "--checks", ",".join(FUZZ_CHECKS),
                "--max-examples", str(FUZZ_EXAMPLES), "--seed", "20261201", "--workers", "1",
                "--phases", "examples,coverage,fuzzing", "--generation-database", "none", "--no-color",
@@ -424,7 +424,7 @@ def test_the_fuzzer_check_can_fail(tmp_path):
                                                   "        answer = scorer.score(document[\"inputs\"])\n"
                                                   "        answer['inference_ms'] = 'slow'"))
     with LocalEndpoint(broken / "score.py", folder, env={"MAX_BATCH": "4", "MAX_DIM": "8"}, log_level="WARNING") as ep:
-        cmd = [str(Path(sys.executable).with_name("schemathesis")), "run", ep.swagger_uri, "--url", ep.url,
+        cmd = [str(Path(sys.executable).with_name("schemathesis")), "run", f"{ep.url}/swagger.json", "--url", ep.url,
                "--include-path", "/score", "--include-method", "POST", "--checks", ",".join(FUZZ_CHECKS),
                "--max-examples", "5", "--seed", "1", "--workers", "1", "--phases", "examples",
                "--generation-database", "none", "--no-color", "-H", f"Authorization: Bearer {ep.key}"]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import psutil
 import pytest
 
 from helpers import spark as sh
@@ -35,9 +36,11 @@ def test_account_rows_refuses_repeated_input_ids():
         sh.account_rows([1, 1, 2], [1, 2])
 
 
-def test_time_rows_reports_rows_per_second():
-    rate = sh.time_rows(lambda: None, rows=100, repeats=3, warmup=0)
-    assert len(rate.seconds) == 3 and rate.rows_per_s > 0 and rate.to_dict()["runs"] == 3
+def test_time_rows_reports_rows_per_second_and_the_ratio_to_a_baseline():
+    table = sh.time_rows({"fast": (lambda: None, 100), "slow": (lambda: sum(range(10_000)), 100)}, baseline="slow",
+                         repeats=3, warmup=0)
+    assert table["runs"].tolist() == [3, 3] and (table["rows_per_s"] > 0).all()
+    assert table.loc["slow", "vs baseline"] == 1.0 and table.loc["fast", "vs baseline"] > 1.0
 
 
 def test_configure_environment_points_workers_at_this_interpreter(monkeypatch):
@@ -128,14 +131,14 @@ def test_standalone_cluster_runs_a_job_and_stops_leaving_no_process():
         finally:
             assert sh.stop_session(session)
         killed = cluster.kill_worker(1)
-        assert len(killed) >= 2 and not any(sh._alive(pid) for pid in killed)
+        assert len(killed) >= 2 and not any(psutil.pid_exists(pid) for pid in killed)
         assert cluster.alive_workers() in (1, 2)  # the master notices the loss a moment later
     assert sh.tagged_processes(cluster.tag) == []
     assert sh.tagged_processes(os.environ[sh.TAG_ENV]) == []  # the driver JVM is gone too
     assert not cluster.work_dir.exists()
 
 
-# --- deploy/batch_score.py and helpers.azure_batch (Azure ML batch endpoint), offline -----------------------
+# --- deploy/batch_score.py and helpers.azure's batch endpoint, offline -----------------------
 
 def _batch_score_module(monkeypatch, model_dir):
     import importlib.util
@@ -196,15 +199,15 @@ def _batch_specs(tmp_path, mini_batch_size=2):
         ModelBatchDeploymentSettings,
     )
 
-    from helpers import azure_batch
+    from helpers import azure
 
     endpoint = BatchEndpoint(name="digits-batch")
     deployment = ModelBatchDeployment(
         name="onnx-cpu", endpoint_name="digits-batch", compute="cpu-cluster",
         model=Model(name="digits-cnn", version="1", path=str(tmp_path)),
         code_configuration=CodeConfiguration(code=str(tmp_path), scoring_script="batch_score.py"),
-        environment=Environment(name="onnx-batch", image=azure_batch.BASE_IMAGE,
-                                conda_file=str(azure_batch.write_conda_file(tmp_path / "conda.yml"))),
+        environment=Environment(name="onnx-batch", image=azure.BASE_IMAGE,
+                                conda_file=str(azure.write_conda_file(tmp_path / "conda.yml", azure.BATCH_PACKAGES, name="onnx-batch"))),
         settings=ModelBatchDeploymentSettings(mini_batch_size=mini_batch_size, instance_count=2,
                                               max_concurrency_per_instance=2, error_threshold=0,
                                               retry_settings=BatchRetrySettings(max_retries=3, timeout=300),
@@ -214,13 +217,13 @@ def _batch_specs(tmp_path, mini_batch_size=2):
 
 
 def test_batch_endpoint_and_model_deployment_survive_yaml_and_back(tmp_path):
-    from helpers import azure_batch
+    from helpers import azure
 
-    files = azure_batch.write_batch_yaml(*_batch_specs(tmp_path), tmp_path / "yaml")
-    loaded = azure_batch.load_batch_yaml(files)
+    files = azure.write_batch_yaml(*_batch_specs(tmp_path), tmp_path / "yaml")
+    loaded = azure.load_batch_yaml(files)
     assert type(loaded["deployment"]).__name__ == "ModelBatchDeployment"
     assert loaded["endpoint"].name == "digits-batch"
-    settings = azure_batch.deployment_settings(loaded["deployment"])
+    settings = azure.deployment_settings(loaded["deployment"])
     assert settings["mini_batch_size"] == 2 and settings["instance_count"] == 2
     assert settings["max_concurrency_per_instance"] == 2 and settings["error_threshold"] == 0
     assert settings["retry_settings"] == {"max_retries": 3, "timeout": 300}
@@ -231,11 +234,11 @@ def test_batch_endpoint_and_model_deployment_survive_yaml_and_back(tmp_path):
 def test_batch_deployment_validation_fails_on_a_wrong_field(tmp_path):
     import yaml
 
-    from helpers import azure_batch
+    from helpers import azure
 
-    files = azure_batch.write_batch_yaml(*_batch_specs(tmp_path), tmp_path / "yaml")
+    files = azure.write_batch_yaml(*_batch_specs(tmp_path), tmp_path / "yaml")
     data = yaml.safe_load(files["deployment"].read_text())
     data["settings"]["mini_batch_size"] = "lots"
     files["deployment"].write_text(yaml.safe_dump(data))
     with pytest.raises(Exception, match="mini_batch_size"):
-        azure_batch.load_batch_yaml(files)
+        azure.load_batch_yaml(files)

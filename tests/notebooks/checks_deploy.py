@@ -34,7 +34,6 @@ def _local_endpoint(results, records):
 def _azureml(results, records):
     assert results["mode"] == "offline"  # tests never reach Azure
     assert results["v2_loaded_back"] == ["deployment", "endpoint", "environment", "model"]
-    assert results["v2_same_as_helper"] is True
     assert results["deployment_instance"] == {"instance_type": results["instance_type"],
                                               "instance_count": results["instance_count"]}
     assert results["probes"]["liveness"]["failure_threshold"] >= 1

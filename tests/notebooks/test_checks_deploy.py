@@ -50,7 +50,7 @@ def test_the_notebook_40_check_fails_a_bad_run(change):
 
 
 GOOD_41 = {
-    "mode": "offline", "v2_loaded_back": ["deployment", "endpoint", "environment", "model"], "v2_same_as_helper": True,
+    "mode": "offline", "v2_loaded_back": ["deployment", "endpoint", "environment", "model"],
     "instance_type": "Standard_DS2_v2", "instance_count": 1,
     "deployment_instance": {"instance_type": "Standard_DS2_v2", "instance_count": 1},
     "probes": {"liveness": {"failure_threshold": 30}}, "request_settings": {"request_timeout_ms": 5000},
@@ -66,11 +66,10 @@ def test_the_notebook_41_check_passes_a_good_run():
 
 
 @pytest.mark.parametrize("change", [
-    _set(["v2_same_as_helper"], False),
     _set(["instance_count"], 3),  # the parameter did not reach the deployment
     _set(["base_image"], "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"),
     _set(["local_bad_status"], 500),
-], ids=["helper", "parameter", "latest", "bad-status"])
+], ids=["parameter", "latest", "bad-status"])
 def test_the_notebook_41_check_fails_a_bad_run(change):
     results = copy.deepcopy(GOOD_41)
     change(results)

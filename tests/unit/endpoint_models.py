@@ -169,3 +169,33 @@ def map_input_model():
                               producer_name="unit-test")
     model.ir_version = 8
     return model
+
+
+def v2_specs(model_dir, out_dir, endpoint_name="digits-onnx", instance_type="Standard_DS2_v2", instance_count=1):
+    """Notebook 41's four SDK v2 objects (built offline, as its cells build them) for ``model_dir``."""
+    from azure.ai.ml.entities import (
+        CodeConfiguration,
+        Environment,
+        ManagedOnlineDeployment,
+        ManagedOnlineEndpoint,
+        Model,
+        OnlineRequestSettings,
+        ProbeSettings,
+    )
+
+    from helpers import azure
+
+    conda = azure.write_conda_file(Path(out_dir) / "conda.yml")
+    model = Model(name="digits-cnn", version="1", path=str(model_dir), type="custom_model")
+    environment = Environment(name="onnx-endpoint", version="1", image=azure.BASE_IMAGE, conda_file=str(conda))
+    endpoint = ManagedOnlineEndpoint(name=endpoint_name, auth_mode="key")
+    deployment = ManagedOnlineDeployment(
+        name="blue", endpoint_name=endpoint_name, model=model, environment=environment,
+        code_configuration=CodeConfiguration(code=str(DEPLOY), scoring_script="score.py"),
+        instance_type=instance_type, instance_count=instance_count,
+        environment_variables={"MAX_BATCH": "64", "ORT_THREADS": "1", "WORKER_COUNT": "2"},
+        liveness_probe=ProbeSettings(initial_delay=10, period=10, timeout=2, failure_threshold=30),
+        readiness_probe=ProbeSettings(initial_delay=10, period=10, timeout=2, failure_threshold=3),
+        request_settings=OnlineRequestSettings(request_timeout_ms=5000, max_concurrent_requests_per_instance=2,
+                                               max_queue_wait_ms=500))
+    return azure.V2Specs(model, environment, endpoint, deployment, conda)

@@ -108,3 +108,52 @@ def test_50_6_refuses_probabilities_that_are_not_the_models(wine):
     body = _body(model, data.X_test)
     body["probabilities"] = np.full((5, 3), 1 / 3).tolist()
     _refused("50.6", body, "'probabilities' are not the model's", onnx_path=path, X_test=data.X_test)
+
+
+class _Endpoint:
+    """Answers as deploy/score.py does: 400 naming the problem, each reply with its own x-request-id."""
+
+    def __init__(self):
+        self.sent = 0
+
+    def post(self, payload):
+        from helpers.serve import Reply
+
+        self.sent += 1
+        row = payload["inputs"]["features"][0]
+        message = "expected 13 features, got 12" if len(row) == 12 else "'oops' is not a number"
+        return Reply(400, {"message": message}, {"x-request-id": f"id-{self.sent}"}, 1.0)
+
+
+def _bad_rows(X):
+    row = X[0].tolist()
+    return {"inputs": {"features": [row[:12]]}}, {"inputs": {"features": [["oops", *row[1:]]]}}
+
+
+def test_50_8_accepts_the_two_replies_the_endpoint_returned(wine):
+    data, *_ = wine
+    endpoint = _Endpoint()
+    replies = [endpoint.post(p) for p in _bad_rows(data.X_test)]
+    assert exercises.check("50.8", replies, endpoint=endpoint, X_test=data.X_test)
+
+
+def test_50_8_refuses_status_codes_typed_from_memory(wine):
+    data, *_ = wine
+    endpoint = _Endpoint()
+    _refused("50.8", (400, 400), "not status codes typed in", endpoint=endpoint, X_test=data.X_test)
+    assert endpoint.sent == 0
+
+
+def test_50_8_refuses_replies_made_by_hand_swapped_or_sent_once(wine):
+    from helpers.serve import Reply
+
+    data, *_ = wine
+    endpoint = _Endpoint()
+    short, string = (endpoint.post(p) for p in _bad_rows(data.X_test))
+    ctx = {"endpoint": endpoint, "X_test": data.X_test}
+    by_hand = [Reply(400, {"message": "bad row"}, {}, 0.0), Reply(400, {"message": "bad row"}, {}, 0.0)]
+    _refused("50.8", by_hand, "each carries its own x-request-id", **ctx)
+    _refused("50.8", [short, short], "each carries its own x-request-id", **ctx)
+    _refused("50.8", [string, short], "reply to the row with 12 numbers is not the endpoint's answer", **ctx)
+    accepted = Reply(200, {"predictions": [0]}, {"x-request-id": "x"}, 1.0)
+    _refused("50.8", [accepted, string], "accepted (200)", **ctx)
