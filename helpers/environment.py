@@ -60,7 +60,7 @@ def _cpuinfo() -> dict[str, str]:
 
 
 def _cpu_model() -> str:
-    """The CPU's model name (``helpers.ceiling`` uses it too)."""
+    """The CPU's model name (``workbook.ceiling`` uses it too)."""
     return _cpuinfo().get("model name") or platform.processor() or platform.machine()
 
 
