@@ -4,9 +4,10 @@ What a reader would not write: the Python workers' environment, small-memory ses
 standalone cluster that leaves no Java process behind, workers that cannot import this repository, a check
 that every input row has one output row, and rows per second. What the workers need ships as deploy/spark_scoring.py.
 
->>> with StandaloneCluster(workers=2) as cluster:              # doctest: +SKIP
-...     spark_session(cluster.master_url).range(10).count()
-10
+Example::
+
+    with StandaloneCluster(workers=2) as cluster:
+        spark_session(cluster.master_url).range(10).count()   # 10
 """
 
 from __future__ import annotations
