@@ -105,12 +105,7 @@ class ParityResult:
 
     def table(self) -> Table:
         """One row per output, for display in a notebook."""
-        rows = [
-            {"output": o.name, "shape": o.shape, "dtype": o.dtype, "max abs err": o.max_abs_err,
-             "max rel err": o.max_rel_err, "mismatched": o.mismatched, "within tolerance": o.allclose}
-            for o in self.outputs
-        ]
-        return Table(rows, title=f"{self.name}: {self.verdict.upper()}", notes=[str(self)])
+        return Table([asdict(o) for o in self.outputs], title=f"{self.name}: {self.verdict.upper()}", notes=[str(self)])
 
     def _repr_markdown_(self) -> str:
         return self.table().to_markdown()
@@ -149,26 +144,21 @@ def framework_name(framework: str | None) -> str:
     """
     text = str(framework or "").strip()
     if not text:
-        raise ParityError(
-            "A parity record needs the source framework: pass framework='PyTorch' (or the library that made the "
-            "reference outputs) to check_conversion, or set result.meta['framework'] before record_parity."
-        )
+        raise ParityError("A parity record needs the source framework: pass framework='PyTorch' (or the library that made the "
+                          "reference outputs) to check_conversion, or set result.meta['framework'] before record_parity.")
     return FRAMEWORK_NAMES.get(text.lower(), text)
 
 
 def _as_named(outputs: Outputs, names: Sequence[str] | None, side: str) -> dict[str, Any]:
+    """Outputs by name: a mapping as is, a list (or one array) named by ``names`` in order (fewer is fine)."""
     if isinstance(outputs, Mapping):
         return dict(outputs)
-    if isinstance(outputs, np.ndarray) or np.isscalar(outputs):
-        outputs = [outputs]
-    outputs = list(outputs)
-    if names is None:
-        names = [f"output_{i}" for i in range(len(outputs))]
-    if len(names) != len(outputs):
-        raise ParityError(
-            f"{side} gave {len(outputs)} outputs but {len(names)} names were given ({list(names)}); "
-            "pass one name per output."
-        )
+    single = isinstance(outputs, np.ndarray) or np.isscalar(outputs) or hasattr(outputs, "detach")
+    outputs = [outputs] if single else list(outputs)
+    names = list(names) if names is not None else [f"output_{i}" for i in range(len(outputs))]
+    if len(outputs) > len(names):
+        raise ParityError(f"{side} gave {len(outputs)} outputs but there are {len(names)} names ({names}); "
+                          "pass one name per output.")
     return dict(zip(names, outputs))
 
 
@@ -195,6 +185,30 @@ def _labels_from(arrays: Mapping[str, np.ndarray], label_output: str | None) -> 
         if arr.dtype.kind == "f" and arr.ndim >= 2:
             return arr.argmax(axis=-1)
     return None
+
+
+def _compare_one(key: str, e: np.ndarray, a: np.ndarray, rtol: float, atol: float,
+                 classification: bool) -> OutputComparison:
+    """Numbers within ``np.isclose``; labels, strings and booleans exactly (judged by label agreement instead when
+    ``classification``)."""
+    if e.shape != a.shape:
+        if e.size != a.size or e.squeeze().shape != a.squeeze().shape:
+            raise ParityError(f"Output {key!r}: the framework gave shape {e.shape}, ONNX Runtime gave {a.shape}. "
+                              "Check the batch dimension and that both ran on the same inputs.")
+        a = a.reshape(e.shape)  # e.g. labels as (N,) against (N, 1)
+    if e.dtype.kind not in "fc" and a.dtype.kind not in "fc":
+        equal = e.astype(str) == a.astype(str) if e.dtype.kind in "USO" else e == a
+        return OutputComparison(key, e.shape, str(a.dtype), 0.0, 0.0, classification or bool(equal.all()),
+                                int((~equal).sum()))
+    if e.dtype.kind not in "fciub" or a.dtype.kind not in "fciub":
+        raise ParityError(f"Output {key!r}: cannot compare numbers with {a.dtype if e.dtype.kind in 'fc' else e.dtype} "
+                          f"values (framework dtype {e.dtype}, ONNX Runtime dtype {a.dtype}).")
+    e64, a64 = e.astype(np.float64), a.astype(np.float64)
+    diff = np.where(np.isnan(e64) & np.isnan(a64), 0.0, np.abs(e64 - a64))
+    rel = np.where(diff == 0, 0.0, diff / np.maximum(np.abs(e64), np.finfo(np.float64).tiny))
+    close = np.isclose(a64, e64, rtol=rtol, atol=atol, equal_nan=True)
+    return OutputComparison(key, e.shape, str(a.dtype), float(np.nanmax(diff, initial=0.0)),
+                            float(np.nanmax(rel, initial=0.0)), bool(close.all()), int((~close).sum()))
 
 
 def compare_outputs(
@@ -226,57 +240,20 @@ def compare_outputs(
     exp = {k: _to_array(v) for k, v in _as_named(expected, names, "The framework").items()}
     act = {k: _to_array(v) for k, v in _as_named(actual, names, "ONNX Runtime").items()}
     if not exp:
-        raise ParityError(
-            f"Nothing to compare: the framework's outputs are empty (ONNX Runtime gave {sorted(act)}). "
-            "Pass the source framework's outputs on the same inputs as `expected`."
-        )
+        raise ParityError(f"Nothing to compare: the framework's outputs are empty (ONNX Runtime gave {sorted(act)}). "
+                          "Pass the source framework's outputs on the same inputs as `expected`.")
     missing = [k for k in exp if k not in act]
     if missing:
-        raise ParityError(
-            f"ONNX Runtime gave no output named {missing}; it gave {sorted(act)}. "
-            "Name the outputs at export time, or pass both sides as lists in the same order."
-        )
-    comparisons = []
-    n_samples = 0
-    for key, e in exp.items():
-        a = act[key]
-        if e.shape != a.shape:
-            if e.size == a.size and e.squeeze().shape == a.squeeze().shape:
-                a = a.reshape(e.shape)  # e.g. labels as (N,) against (N, 1)
-            else:
-                raise ParityError(
-                    f"Output {key!r}: the framework gave shape {e.shape}, ONNX Runtime gave {a.shape}. "
-                    "Check the batch dimension and that both ran on the same inputs."
-                )
-        n_samples = max(n_samples, e.shape[0] if e.ndim else 1)
-        if e.dtype.kind in "fc" or a.dtype.kind in "fc":
-            if not (e.dtype.kind in "fciub" and a.dtype.kind in "fciub"):
-                raise ParityError(
-                    f"Output {key!r}: cannot compare numbers with {a.dtype if e.dtype.kind in 'fc' else e.dtype} "
-                    f"values (framework dtype {e.dtype}, ONNX Runtime dtype {a.dtype})."
-                )
-            e64, a64 = e.astype(np.float64), a.astype(np.float64)
-            diff = np.where(np.isnan(e64) & np.isnan(a64), 0.0, np.abs(e64 - a64))
-            rel = np.where(diff == 0, 0.0, diff / np.maximum(np.abs(e64), np.finfo(np.float64).tiny))
-            close = np.isclose(a64, e64, rtol=rtol, atol=atol, equal_nan=True)
-            comparisons.append(OutputComparison(
-                key, tuple(e.shape), str(a.dtype), float(np.nanmax(diff)) if diff.size else 0.0,
-                float(np.nanmax(rel)) if diff.size else 0.0, bool(close.all()), int((~close).sum()),
-            ))
-        else:  # labels, strings, booleans: exact equality
-            equal = np.asarray(e.astype(str) == a.astype(str)) if e.dtype.kind in "USO" else (e == a)
-            comparisons.append(OutputComparison(
-                key, tuple(e.shape), str(a.dtype), 0.0, 0.0,
-                bool(equal.all()) if not classification else True, int((~equal).sum()),
-            ))
+        raise ParityError(f"ONNX Runtime gave no output named {missing}; it gave {sorted(act)}. "
+                          "Name the outputs at export time, or pass both sides as lists in the same order.")
+    comparisons = [_compare_one(key, e, act[key], rtol, atol, classification) for key, e in exp.items()]
+    n_samples = max(c.shape[0] if c.shape else 1 for c in comparisons)
     agreement = None
     if classification:
         le, la = _labels_from(exp, label_output), _labels_from(act, label_output)
         if le is None or la is None:
-            raise ParityError(
-                "classification=True but no output holds labels or scores; "
-                "pass label_output='<name>' to say which one does."
-            )
+            raise ParityError("classification=True but no output holds labels or scores; "
+                              "pass label_output='<name>' to say which one does.")
         agreement = float(np.mean(le.astype(str).ravel() == la.astype(str).ravel()))
     return ParityResult(name, comparisons, rtol, atol, n_samples, agreement, min_label_agreement)
 
@@ -299,10 +276,8 @@ def run_onnx(
     if not isinstance(inputs, Mapping):
         arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
         if len(arrays) != len(declared):
-            raise ParityError(
-                f"The model takes {len(declared)} inputs {declared}, {len(arrays)} were given; "
-                "pass a dict {input name: array}."
-            )
+            raise ParityError(f"The model takes {len(declared)} inputs {declared}, {len(arrays)} were given; "
+                              "pass a dict {input name: array}.")
         inputs = dict(zip(declared, arrays))
     unknown = sorted(set(inputs) - set(declared))
     if unknown:
@@ -352,16 +327,7 @@ def check_conversion(
 
     framework = framework_name(framework)
     actual = run_onnx(model, inputs, output_names)
-    if not isinstance(expected, Mapping):
-        exp_list = [expected] if isinstance(expected, np.ndarray) or hasattr(expected, "detach") else list(expected)
-        if not exp_list:
-            raise ParityError(f"expected is empty: nothing to compare with ONNX Runtime's outputs {list(actual)}. "
-                              "Pass the source framework's outputs on the same inputs.")
-        expected = dict(zip(list(actual)[: len(exp_list)], exp_list))
-        if len(exp_list) > len(actual):
-            raise ParityError(f"{len(exp_list)} expected outputs, but the model has only {len(actual)}: {list(actual)}.")
-    actual = {k: v for k, v in actual.items() if k in expected} if output_names is None else actual
-    result = compare_outputs(expected, actual, name=name, **compare)
+    result = compare_outputs(expected, actual, names=list(actual), name=name, **compare)
     result.meta = {
         "framework": framework,
         "framework_version": framework_version or package_version(framework.split()[0].lower()),
@@ -387,16 +353,10 @@ def record_parity(result: ParityResult, path: str | os.PathLike[str] | None = No
     return target
 
 
-_PARITY_COLUMNS = (
-    "notebook", "model", "framework", "framework_version", "converter", "converter_version", "opset",
-    "max_abs_err", "label_agreement", "verdict",
-)
-
-
 def parity_table(records: Sequence[Mapping[str, Any]]) -> Table:
     """Parity records (``result.to_record()``) as a table: framework, converter, opset, max error, verdict."""
+    columns = ("notebook", "model", "framework", "framework_version", "converter", "converter_version", "opset",
+               "max_abs_err", "label_agreement", "verdict")
     passed = sum(r.get("verdict") == "pass" for r in records)
-    return Table(
-        list(records), _PARITY_COLUMNS, title="ONNX conversion parity",
-        notes=[f"{passed} of {len(records)} conversions pass."],
-    )
+    return Table(list(records), columns, title="ONNX conversion parity",
+                 notes=[f"{passed} of {len(records)} conversions pass."])
