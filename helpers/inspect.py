@@ -48,7 +48,6 @@ class ModelSummary:
     opsets: dict[str, int]
     producer: str
     graph_name: str
-    doc_string: str
     inputs: list[TensorInfo]
     outputs: list[TensorInfo]
     operators: dict[str, int]
@@ -67,7 +66,7 @@ class ModelSummary:
 
     def table(self) -> Table:
         """The summary as a two-column table (property, value)."""
-        ops = ", ".join(f"{k}×{v}" for k, v in sorted(self.operators.items(), key=lambda kv: (-kv[1], kv[0])))
+        ops = ", ".join(f"{k}×{v}" for k, v in Counter(self.operators).most_common())
         size = f"{self.size_bytes / 1024:.1f} KiB"
         if self.external_data_bytes:
             size += f" (+ {self.external_data_bytes / 1024:.1f} KiB external data)"
@@ -164,16 +163,12 @@ def _invalid(where: str, what: str, at: str, fix: str = "Re-export the model, or
     return NotAnOnnxModelError(f"{where} is not a valid ONNX model: {what}, at {at}. {fix}")
 
 
-def _repeated(fd: Any) -> bool:
-    """Whether a protobuf field is repeated (``is_repeated`` since protobuf 6, ``label`` in the legacy kernel's 5)."""
-    flag = getattr(fd, "is_repeated", None)
-    return bool(flag) if flag is not None else fd.label == fd.LABEL_REPEATED
-
-
 @functools.lru_cache(maxsize=None)
 def _walked_fields(desc: Any) -> list[tuple[Any, bool]]:
-    """A message type's text and sub-message fields (never raw_data: a large model's weights)."""
-    return [(fd, _repeated(fd)) for fd in desc.fields if fd.type in (fd.TYPE_STRING, fd.TYPE_MESSAGE)]
+    """A message type's text and sub-message fields (never raw_data: a large model's weights), and whether each is
+    repeated (``is_repeated`` since protobuf 6, ``label`` in the legacy kernel's 5)."""
+    fields = [fd for fd in desc.fields if fd.type in (fd.TYPE_STRING, fd.TYPE_MESSAGE)]
+    return [(fd, fd.is_repeated if hasattr(fd, "is_repeated") else fd.label == fd.LABEL_REPEATED) for fd in fields]
 
 
 def _walk(msg: Any, at: str = "") -> Iterator[tuple[Any, str]]:
@@ -230,7 +225,7 @@ def _check_external(t: Any, folder: Path, where: str, at: str) -> None:
     """The tensor's external data file is inside ``folder``, exists, and holds the bytes it names."""
     info = {e.key: e.value for e in t.external_data}
     location = info.get("location", "")
-    file = external_data_path(folder, location, t.name, where, at)  # refuses an escape before any file access
+    file = _external_data_path(folder, location, t.name, where, at)  # refuses an escape before any file access
     if not file.is_file():
         raise _invalid(where, f"the external data file {location!r} of tensor {t.name!r} is missing", at,
                        f"Copy {location} next to the .onnx file (a model saved with external data is two files).")
@@ -245,43 +240,36 @@ def _tensor_info(value_info: Any) -> TensorInfo:
     import onnx
 
     t = value_info.type
-    if t.HasField("tensor_type"):
-        elem = t.tensor_type.elem_type
-        try:
-            dtype = onnx.helper.tensor_dtype_to_np_dtype(elem).name if elem else "?"
-        except (KeyError, ValueError):  # a type numpy has no dtype for (e.g. float8): ONNX's own name
-            dtype = onnx.TensorProto.DataType.Name(elem).lower() if elem in onnx.TensorProto.DataType.values() else "?"
-        shape: list[int | str] = [
-            d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.tensor_type.shape.dim
-        ]
-        return TensorInfo(value_info.name, dtype, shape)
-    kind = t.WhichOneof("value")
-    return TensorInfo(value_info.name, kind or "?", [])
+    if not t.HasField("tensor_type"):
+        return TensorInfo(value_info.name, t.WhichOneof("value") or "?", [])
+    try:
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(t.tensor_type.elem_type).name
+    except (KeyError, ValueError):  # undefined, or a type numpy has no dtype for: ONNX's own name
+        dtype = onnx.TensorProto.DataType.Name(t.tensor_type.elem_type).lower()
+    dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.tensor_type.shape.dim]
+    return TensorInfo(value_info.name, dtype, dims)
 
 
-def external_data_path(folder: Path, location: str, tensor: str = "?", where: str = "the model",
-                       at: str = "its external_data") -> Path:
+def _external_data_path(folder: Path, location: str, tensor: str, where: str, at: str) -> Path:
     """``folder / location``, or :class:`ExternalDataOutsideError` when it is absolute, has a ``..`` part or
     resolves outside ``folder``; reads no file, only the path and the links on it (as ONNX Runtime does)."""
-    fix = ("ONNX Runtime refuses it too. Keep the data file inside the model's folder and name it relatively "
-           "(onnx.save(model, path, save_as_external_data=True, location='model.onnx.data')).")
-    text = location.replace("\\", "/")
-    if not location:
-        raise _invalid(where, f"tensor {tensor!r} stores its data externally but names no location", at, fix)
-
-    def outside(kind: str, why: str = "") -> ExternalDataOutsideError:
-        return ExternalDataOutsideError(f"{where} is not a valid ONNX model: tensor {tensor!r} names the {kind}"
-                                        f"external data location {location[:200]!r}{why}, at {at}. {fix}")
-
-    if text.startswith("/") or text[1:2] == ":":
-        raise outside("absolute ")
-    if ".." in Path(text).parts:
-        raise outside("", ", which leaves the model's folder")
-    root = Path(os.path.realpath(folder))
-    target = Path(os.path.realpath(folder / text))
-    if target != root and root not in target.parents:
-        raise outside("", ", a symbolic link that leads outside the model's folder")
-    return folder / text
+    text, quoted = location.replace("\\", "/"), repr(location[:200])
+    if not text:
+        why = "stores its data externally but names no location"
+    elif text.startswith("/") or text[1:2] == ":":
+        why = f"names the absolute external data location {quoted}"
+    elif ".." in Path(text).parts:
+        why = f"names the external data location {quoted}, which leaves the model's folder"
+    else:
+        root, target = Path(os.path.realpath(folder)), Path(os.path.realpath(folder / text))
+        if target == root or root in target.parents:
+            return folder / text
+        why = f"names the external data location {quoted}, a symbolic link that leads outside the model's folder"
+    raise ExternalDataOutsideError(
+        f"{where} is not a valid ONNX model: tensor {tensor!r} {why}, at {at}. ONNX Runtime refuses it too. Keep the "
+        "data file inside the model's folder and name it relatively (onnx.save(model, path, "
+        "save_as_external_data=True, location='model.onnx.data'))."
+    )
 
 
 def external_data_files(model: Any, folder: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -304,7 +292,7 @@ def external_data_files(model: Any, folder: str | os.PathLike[str] | None = None
         if not isinstance(t, bytes) and t.DESCRIPTOR.full_name == "onnx.TensorProto" and \
                 t.data_location == onnx.TensorProto.EXTERNAL:
             location = next((e.value for e in t.external_data if e.key == "location"), "")
-            files[external_data_path(Path(folder), location, t.name, where, at)] = None
+            files[_external_data_path(Path(folder), location, t.name, where, at)] = None
     return list(files)
 
 
@@ -354,7 +342,6 @@ def summarize_model(model: str | os.PathLike[str] | bytes | Any) -> ModelSummary
         opsets={o.domain: o.version for o in proto.opset_import},
         producer=f"{proto.producer_name} {proto.producer_version}".strip(),
         graph_name=proto.graph.name,
-        doc_string=proto.doc_string or proto.graph.doc_string,
         inputs=[_tensor_info(v) for v in proto.graph.input if v.name not in init_names],
         outputs=[_tensor_info(v) for v in proto.graph.output],
         operators=dict(Counter(n.op_type if not n.domain else f"{n.domain}.{n.op_type}" for n in proto.graph.node)),
