@@ -78,19 +78,12 @@ def operator_changes(before: ModelLike, after: ModelLike) -> Table:
     added or removed by the converter's adapters.
     """
     old, new = (load_model(m, load_external_data=False) for m in (before, after))
-    c_old = Counter(n.op_type for n in old.graph.node)
-    c_new = Counter(n.op_type for n in new.graph.node)
+    c_old, c_new = Counter(n.op_type for n in old.graph.node), Counter(n.op_type for n in new.graph.node)
     v_old, v_new = _since_versions(old), _since_versions(new)
-    rows = []
-    for op in dict.fromkeys([*c_old, *c_new]):
-        rows.append({
-            "operator": op,
-            f"nodes (opset {opset_of(old)})": c_old.get(op, 0),
-            f"nodes (opset {opset_of(new)})": c_new.get(op, 0),
-            "definition before": v_old.get(op),
-            "definition after": v_new.get(op),
-            "changed": v_old.get(op) != v_new.get(op) or c_old.get(op, 0) != c_new.get(op, 0),
-        })
+    rows = [{"operator": op, f"nodes (opset {opset_of(old)})": c_old[op], f"nodes (opset {opset_of(new)})": c_new[op],
+             "definition before": v_old.get(op), "definition after": v_new.get(op),
+             "changed": v_old.get(op) != v_new.get(op) or c_old[op] != c_new[op]}
+            for op in dict.fromkeys([*c_old, *c_new])]
     return Table(rows, title=f"Opset {opset_of(old)} -> {opset_of(new)}: what changed")
 
 
