@@ -32,20 +32,17 @@ class ExportResult:
 
 
 @contextlib.contextmanager
-def _quiet(loggers: Sequence[str]) -> Iterator[list[str]]:
-    """Swallow printed output and quiet the named loggers; yields the list the warnings are added to."""
-    levels = {name: logging.getLogger(name).level for name in loggers}
+def _quiet() -> Iterator[list[str]]:
+    """Swallow printed output and log records below ERROR; yields the list the warnings are added to."""
     messages: list[str] = []
     with (warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(io.StringIO()),
           contextlib.redirect_stderr(io.StringIO())):
         warnings.simplefilter("always")
-        for name in loggers:
-            logging.getLogger(name).setLevel(logging.ERROR)
+        logging.disable(logging.WARNING)
         try:
             yield messages
         finally:
-            for name, level in levels.items():
-                logging.getLogger(name).setLevel(level)
+            logging.disable(logging.NOTSET)
             messages.extend(dict.fromkeys(
                 f"{w.category.__name__}: {str(w.message).strip().splitlines()[0][:200]}" for w in caught))
 
@@ -99,7 +96,7 @@ def export_torch(
                    "dynamic_shapes": tuple({0: torch.export.Dim("batch")} for _ in tensors)}
     else:
         options = {"dynamic_axes": {name: {0: "batch"} for name in in_names + out_names}}
-    with _quiet(["torch.onnx", "torch.export", "torch.fx", "torch._dynamo", "onnxscript"]) as messages:
+    with _quiet() as messages:
         torch.onnx.export(model, tensors, str(target), dynamo=dynamo, input_names=in_names, output_names=out_names,
                           opset_version=opset, **options)
     return ExportResult(target, messages)

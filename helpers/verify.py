@@ -123,13 +123,8 @@ class ParityResult:
             "notebook": os.environ.get(NOTEBOOK_ENV, ""),
             "model": self.name,
             **self.meta,
-            "n_samples": self.n_samples,
-            "max_abs_err": self.max_abs_err,
-            "max_rel_err": self.max_rel_err,
-            "rtol": self.rtol,
-            "atol": self.atol,
-            "label_agreement": self.label_agreement,
-            "verdict": self.verdict,
+            **{key: getattr(self, key) for key in ("n_samples", "max_abs_err", "max_rel_err", "rtol", "atol",
+                                                   "label_agreement", "verdict")},
             "outputs": [asdict(o) | {"shape": list(o.shape)} for o in self.outputs],
             "python": platform.python_version(),
             "kernel": Path(sys.prefix).name,
@@ -223,19 +218,13 @@ def compare_outputs(
     min_label_agreement: float = 1.0,
     name: str = "model",
 ) -> ParityResult:
-    """Compare the framework's outputs (``expected``) with ONNX Runtime's (``actual``).
+    """Compare the framework's outputs (``expected``) with ONNX Runtime's (``actual``); :class:`ParityError` when
+    an output is missing, shapes differ, or there is nothing to compare.
 
-    expected, actual: dicts of named outputs, lists in the same order, or one array.
-    names: the output names when both sides are lists (default ``output_0``, ...).
+    expected, actual: dicts of named outputs, lists in the same order (named by ``names``), or one array.
     rtol, atol: the tolerance of ``np.isclose`` for floating-point outputs.
     classification: also measure label agreement (from an integer or string output, else the argmax
-        of the first score output); label_output says which output holds them.
-    min_label_agreement: the share of equal labels needed to pass (1.0 = all).
-
-    Raises :class:`ParityError` when an output is missing, shapes differ, or there is nothing to compare.
-
-    >>> compare_outputs([np.zeros(3)], [np.ones(3)], name="off").passed
-    False
+        of the first score output, or ``label_output``); min_label_agreement: the share needed to pass.
     """
     exp = {k: _to_array(v) for k, v in _as_named(expected, names, "The framework").items()}
     act = {k: _to_array(v) for k, v in _as_named(actual, names, "ONNX Runtime").items()}
@@ -294,8 +283,7 @@ def _opset(model: Any) -> int | str | None:
     if hasattr(model, "get_inputs"):
         return None  # a session: no proto to read
     proto = load_model(model, load_external_data=False)
-    main = opset_of(proto, default=None)
-    return main if main is not None else next((f"{o.domain} {o.version}" for o in proto.opset_import), None)
+    return opset_of(proto, default=None) or next((f"{o.domain} {o.version}" for o in proto.opset_import), None)
 
 
 def check_conversion(
@@ -312,15 +300,11 @@ def check_conversion(
     record: bool = True,
     **compare: Any,
 ) -> ParityResult:
-    """Run ``model`` in ONNX Runtime on ``inputs``, compare with ``expected``, record the result.
+    """Run ``model`` (file, ``ModelProto`` or session) in ONNX Runtime on ``inputs``, compare with ``expected``
+    (the framework's outputs: by ONNX output name, or a list in output order), record the result.
 
-    model: the ONNX file, ``ModelProto`` or an ``InferenceSession``.
-    expected: the framework's outputs on the same inputs (dict by ONNX output name, or a list in output order).
     name, framework, converter: how the record names the model and the tools (versions default to the
-        installed packages').
-    output_names: which ONNX outputs to compare (default: all).
-    compare: passed to :func:`compare_outputs` (rtol, atol, classification, ...).
-
+        installed packages'). compare: passed to :func:`compare_outputs` (rtol, atol, classification, ...).
     A failed check does not raise, so a notebook can show it; call ``.assert_passed()`` to enforce it.
     """
     from helpers.environment import package_version
