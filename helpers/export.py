@@ -217,10 +217,8 @@ def drop_noop_with_empty_axes(model: Any) -> int:
         for node in graph.node:
             for attr in node.attribute:  # If and Loop bodies are graphs too
                 graphs.extend([attr.g] if attr.HasField("g") else attr.graphs)
-            if node.op_type not in REDUCE_OPS or node.domain not in ("", "ai.onnx"):
-                continue
             attr = next((a for a in node.attribute if a.name == "noop_with_empty_axes"), None)
-            if attr is None:
+            if attr is None or node.op_type not in REDUCE_OPS or node.domain not in ("", "ai.onnx"):
                 continue
             if attr.i != 0:
                 raise ValueError(f"Node {node.name!r} ({node.op_type}) has noop_with_empty_axes=1, which opset "
