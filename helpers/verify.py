@@ -325,16 +325,15 @@ def check_conversion(
     return result
 
 
-def record_parity(result: ParityResult, path: str | os.PathLike[str] | None = None, **meta: Any) -> Path:
-    """Append ``result`` to the parity report (default ``build/reports/parity.jsonl``).
+def record_parity(result: ParityResult, **meta: Any) -> Path:
+    """Append ``result`` to the parity report, ``build/reports/parity.jsonl``; returns its path.
 
     meta: set or override fields of ``result.meta`` first (``framework=`` is required, ``converter=``, ...).
     """
     result.meta = {**result.meta, **meta}
     result.meta["framework"] = framework_name(result.meta.get("framework"))
-    target = Path(path) if path else reports_dir() / PARITY_FILE
-    append_jsonl(target, result.to_record())
-    return target
+    append_jsonl(reports_dir() / PARITY_FILE, result.to_record())
+    return reports_dir() / PARITY_FILE
 
 
 def parity_table(records: Sequence[Mapping[str, Any]]) -> Table:
