@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any  # noqa: UP035 (Python 3.8 kernel)
 
 from exercises import exercise, onnx_session
+from helpers.opset import opset_of
 
 
 @exercise("19.1", "export the iris pipeline at opset 13; answer (the model, the IR version skl2onnx wrote for it)")
@@ -19,9 +20,9 @@ def _check_ir_version(answer: Any, *, pipe: Any) -> str | None:
     model, ir_version = answer
     if not isinstance(ir_version, int) or isinstance(ir_version, bool):
         return f"the IR version is a whole number (the model's ir_version field), not {type(ir_version).__name__}."
-    opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
-    if opsets.get("ai.onnx") != 13:
-        return f"the model declares ai.onnx opset {opsets.get('ai.onnx')}: export with target_opset={{'': 13, 'ai.onnx.ml': 1}}."
+    opset = opset_of(model, default=None)
+    if opset != 13:
+        return f"the model declares ai.onnx opset {opset}: export with target_opset={{'': 13, 'ai.onnx.ml': 1}}."
     written = to_onnx(pipe, initial_types=[("x", FloatTensorType([None, 4]))],
                       target_opset={"": 13, "ai.onnx.ml": 1}, options={"zipmap": False}).ir_version
     if ir_version == 6 and written != 6:
@@ -61,7 +62,7 @@ def _check_cnn_for_mlnet(answer: Any, *, X: Any) -> str | None:
     if path is None or not path.is_file():
         return f"answer the path of the ONNX file you exported, not {answer!r}."
     model = onnx.load(str(path))
-    opset = {o.domain or "ai.onnx": o.version for o in model.opset_import}.get("ai.onnx", 0)
+    opset = opset_of(model, default=0)
     if opset > 11:
         return f"the file declares opset {opset}; ONNX Runtime 1.2 stops at 11: pass opset_version=11 (dynamo=False)."
     if model.ir_version > 6:

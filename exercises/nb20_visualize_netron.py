@@ -36,9 +36,9 @@ def _check_qoperator(answer: Any, *, float_path: Any, X: Any, not_one_of: Any = 
 @exercise("20.2", "export the CNN with dynamo=True and no opset_version; answer the path")
 def _check_default_opset(answer: Any, *, model: Any, X: Any, not_one_of: Any = ()) -> str | None:
     import numpy as np
-    import onnx
 
     from helpers.models import torch_predict
+    from helpers.opset import opset_of
 
     hint = answer_file(answer, not_one_of=not_one_of)
     if hint:
@@ -46,7 +46,7 @@ def _check_default_opset(answer: Any, *, model: Any, X: Any, not_one_of: Any = (
     path = Path(answer)
     if not dynamo_made(path):
         return "this file was not written by the dynamo exporter: call torch.onnx.export with dynamo=True."
-    opset = {o.domain: o.version for o in onnx.load(str(path), load_external_data=False).opset_import}.get("", 0)
+    opset = opset_of(path, default=0)
     if opset == 18:
         return "opset 18 is what the notebook asked for: leave opset_version (the helper's opset) out."
     try:

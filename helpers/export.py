@@ -32,20 +32,17 @@ class ExportResult:
 
 
 @contextlib.contextmanager
-def _quiet(loggers: Sequence[str]) -> Iterator[list[str]]:
-    """Swallow printed output and quiet the named loggers; yields the list the warnings are added to."""
-    levels = {name: logging.getLogger(name).level for name in loggers}
+def _quiet() -> Iterator[list[str]]:
+    """Swallow printed output and log records below ERROR; yields the list the warnings are added to."""
     messages: list[str] = []
     with (warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(io.StringIO()),
           contextlib.redirect_stderr(io.StringIO())):
         warnings.simplefilter("always")
-        for name in loggers:
-            logging.getLogger(name).setLevel(logging.ERROR)
+        logging.disable(logging.WARNING)
         try:
             yield messages
         finally:
-            for name, level in levels.items():
-                logging.getLogger(name).setLevel(level)
+            logging.disable(logging.NOTSET)
             messages.extend(dict.fromkeys(
                 f"{w.category.__name__}: {str(w.message).strip().splitlines()[0][:200]}" for w in caught))
 
@@ -58,20 +55,15 @@ def export_torch(
     dynamo: bool = True,
     input_names: Sequence[str] | None = None,
     output_names: Sequence[str] | None = None,
-    dynamic_batch: bool = True,
     opset: int | None = None,
     external_data: bool = True,
-    description: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
 ) -> ExportResult:
-    """``torch.onnx.export`` with the exporter's messages kept out of the notebook (its warnings are in the result).
+    """``torch.onnx.export`` with a dynamic batch, its messages kept out of the notebook (they are in the result).
 
-    args: an example input tensor, or a tuple of them (the batch is dimension 0).
+    args: an example input tensor, or a tuple of them (the batch is dimension 0, named ``batch``).
     dynamo: the torch.export-based exporter, or (``False``) the deprecated TorchScript-based one.
     input_names, output_names: default ``input_0``, ``output_0``, ...
-    dynamic_batch: make dimension 0 of every input and output a symbolic ``batch``.
     external_data: the dynamo exporter writes weights to ``<file>.data`` unless False.
-    description, metadata: stamped into the file by :func:`set_metadata`.
 
     Example::
 
@@ -83,11 +75,9 @@ def export_torch(
     tensors = tuple(args) if isinstance(args, (tuple, list)) else (args,)
     if not all(isinstance(t, torch.Tensor) for t in tensors):
         raise TypeError("args must be a tensor or a tuple of tensors; wrap other arguments in the module.")
-    if dynamic_batch and dynamo and any(t.ndim and t.shape[0] == 1 for t in tensors):
-        raise ValueError(
-            "The example batch has size 1, and torch.export specializes size-1 dimensions to a constant. "
-            "Pass an example with a batch of 2 or more (e.g. torch.zeros(2, ...)) to get a dynamic batch."
-        )
+    if dynamo and any(t.ndim and t.shape[0] == 1 for t in tensors):
+        raise ValueError("The example batch has size 1, and torch.export specializes size-1 dimensions to a constant. "
+                         "Pass an example with a batch of 2 or more (e.g. torch.zeros(2, ...)) to get a dynamic batch.")
     model.eval()
     with torch.no_grad():
         sample = model(*tensors)
@@ -95,27 +85,20 @@ def export_torch(
     in_names = list(input_names) if input_names else [f"input_{i}" for i in range(len(tensors))]
     out_names = list(output_names) if output_names else [f"output_{i}" for i in range(n_out)]
     if len(in_names) != len(tensors) or len(out_names) != n_out:
-        raise ValueError(
-            f"The model takes {len(tensors)} inputs and gives {n_out} outputs, but {len(in_names)} input names "
-            f"and {len(out_names)} output names were given; pass one name each."
-        )
+        raise ValueError(f"The model takes {len(tensors)} inputs and gives {n_out} outputs, but {len(in_names)} input names "
+                         f"and {len(out_names)} output names were given; pass one name each.")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     for stale in (target, target.with_name(target.name + ".data")):
         stale.unlink(missing_ok=True)  # a leftover .data file would confuse whoever ships the folder
-    options: dict[str, Any] = {"input_names": in_names, "output_names": out_names, "opset_version": opset}
     if dynamo:
-        options.update(dynamo=True, external_data=external_data, verbose=False)
-        if dynamic_batch:
-            options["dynamic_shapes"] = tuple({0: torch.export.Dim("batch")} for _ in tensors)
+        options = {"external_data": external_data, "verbose": False,
+                   "dynamic_shapes": tuple({0: torch.export.Dim("batch")} for _ in tensors)}
     else:
-        options.update(dynamo=False)
-        if dynamic_batch:
-            options["dynamic_axes"] = {name: {0: "batch"} for name in in_names + out_names}
-    with _quiet(["torch.onnx", "torch.export", "torch.fx", "torch._dynamo", "onnxscript"]) as messages:
-        torch.onnx.export(model, tensors, str(target), **options)
-    if description or metadata:
-        set_metadata(target, description=description, props=metadata)
+        options = {"dynamic_axes": {name: {0: "batch"} for name in in_names + out_names}}
+    with _quiet() as messages:
+        torch.onnx.export(model, tensors, str(target), dynamo=dynamo, input_names=in_names, output_names=out_names,
+                          opset_version=opset, **options)
     return ExportResult(target, messages)
 
 
@@ -140,12 +123,8 @@ def export_error_summary(err: BaseException) -> str:
     return f"{names}: {message[:300]}"
 
 
-def set_metadata(
-    path: PathLike,
-    *,
-    description: str | None = None,
-    props: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+def set_metadata(path: PathLike, *, description: str | None = None, props: Mapping[str, Any] | None = None) -> \
+        dict[str, Any]:
     """Stamp a description and metadata props into an ONNX file in place (not its external data); returns
     :func:`read_metadata`.
 
@@ -157,25 +136,21 @@ def set_metadata(
     """
     import onnx
 
-    target = Path(path)
-    if not target.is_file():
-        raise FileNotFoundError(f"No ONNX file at {target}; export the model first.")
-    proto = load_model(target, load_external_data=False)
+    if not all(isinstance(key, str) and key for key in props or {}):
+        raise ValueError(f"Metadata keys must be non-empty strings, got {list(props or {})}.")
+    proto = load_model(path, load_external_data=False)
     merged = {p.key: p.value for p in proto.metadata_props}
-    for key, value in (props or {}).items():
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"Metadata keys must be non-empty strings, got {key!r}.")
-        merged[key] = value if isinstance(value, str) else json.dumps(value)
+    merged.update({key: value if isinstance(value, str) else json.dumps(value) for key, value in (props or {}).items()})
     onnx.helper.set_model_props(proto, merged)
     if description is not None:
         proto.doc_string = description
-    onnx.save(proto, str(target))  # initializers keep pointing at the unchanged .data file
-    return read_metadata(target)
+    onnx.save(proto, str(path))  # initializers keep pointing at the unchanged .data file
+    return read_metadata(proto)
 
 
-def read_metadata(path: PathLike) -> dict[str, Any]:
-    """The model's producer, description, model version and metadata props."""
-    proto = load_model(path, load_external_data=False)
+def read_metadata(model: Any) -> dict[str, Any]:
+    """The model's (path or ``ModelProto``) producer, description, model version and metadata props."""
+    proto = load_model(model, load_external_data=False)
     return {
         "producer": f"{proto.producer_name} {proto.producer_version}".strip(),
         "description": proto.doc_string,
@@ -193,10 +168,8 @@ def model_files(path: PathLike) -> list[Path]:
     for data in external_data_files(target):  # refuses a location outside the model's folder
         if not data.is_file():
             location = data.relative_to(target.parent)
-            raise FileNotFoundError(
-                f"{target.name} keeps its weights in {location}, which is not in {target.parent}; "
-                "copy the .data file next to the .onnx file (they ship together)."
-            )
+            raise FileNotFoundError(f"{target.name} keeps its weights in {location}, which is not in {target.parent}; "
+                                    "copy the .data file next to the .onnx file (they ship together).")
         files.append(data)
     return files
 
@@ -244,10 +217,8 @@ def drop_noop_with_empty_axes(model: Any) -> int:
         for node in graph.node:
             for attr in node.attribute:  # If and Loop bodies are graphs too
                 graphs.extend([attr.g] if attr.HasField("g") else attr.graphs)
-            if node.op_type not in REDUCE_OPS or node.domain not in ("", "ai.onnx"):
-                continue
             attr = next((a for a in node.attribute if a.name == "noop_with_empty_axes"), None)
-            if attr is None:
+            if attr is None or node.op_type not in REDUCE_OPS or node.domain not in ("", "ai.onnx"):
                 continue
             if attr.i != 0:
                 raise ValueError(f"Node {node.name!r} ({node.op_type}) has noop_with_empty_axes=1, which opset "

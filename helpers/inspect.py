@@ -1,13 +1,12 @@
-"""Load and summarize ONNX files: the workbook's one model loader, validator and external-data walker.
+"""Load, check, size and summarize ONNX files: the workbook's one model loader.
 
-Notebooks 01 and 10-21 show :func:`summarize_model`; every helper that takes a model loads it through
-:func:`load_model`, so a broken file gets one clear error. Introduced in notebooks/01_onnx_basics.ipynb.
+Notebooks 01 and 10-21 show :func:`summarize_model`, notebook 32 :func:`file_size_mb`; every helper that takes a
+model loads it through :func:`load_model`, so a broken file gets one clear error.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -49,7 +48,6 @@ class ModelSummary:
     opsets: dict[str, int]
     producer: str
     graph_name: str
-    doc_string: str
     inputs: list[TensorInfo]
     outputs: list[TensorInfo]
     operators: dict[str, int]
@@ -68,7 +66,7 @@ class ModelSummary:
 
     def table(self) -> Table:
         """The summary as a two-column table (property, value)."""
-        ops = ", ".join(f"{k}×{v}" for k, v in sorted(self.operators.items(), key=lambda kv: (-kv[1], kv[0])))
+        ops = ", ".join(f"{k}×{v}" for k, v in Counter(self.operators).most_common())
         size = f"{self.size_bytes / 1024:.1f} KiB"
         if self.external_data_bytes:
             size += f" (+ {self.external_data_bytes / 1024:.1f} KiB external data)"
@@ -99,13 +97,13 @@ class ModelSummary:
 def load_model(model: Any, load_external_data: bool = True) -> Any:
     """Load and validate an ONNX model (path, bytes or ``ModelProto``), or raise :class:`NotAnOnnxModelError`.
 
-    Checks the file as :func:`validate_model` does (``FileNotFoundError`` when nothing is at the path); the
-    graph's semantics are ``onnx.checker``'s job. load_external_data: read external weights into the proto.
+    Checks the file as :func:`validate_model` does (``FileNotFoundError`` when nothing is at the path).
+    load_external_data: read external weights into the proto.
 
     >>> load_model(b"not onnx")
     Traceback (most recent call last):
     ...
-    helpers.inspect.NotAnOnnxModelError: the given bytes is not a valid ONNX model: ...
+    helpers.inspect.NotAnOnnxModelError: the given bytes is not a valid ONNX model: it does not parse ...
     """
     import onnx
     from google.protobuf.message import DecodeError
@@ -119,34 +117,26 @@ def load_model(model: Any, load_external_data: bool = True) -> Any:
     else:
         path = Path(model)
         if path.is_dir():
-            raise NotAnOnnxModelError(
-                f"{path} is not a valid ONNX model: it is a folder, at the path itself. "
-                f"Pass the .onnx file inside it ({', '.join(sorted(p.name for p in path.glob('*.onnx'))[:5]) or 'none'})."
-            )
+            inside = ", ".join(sorted(p.name for p in path.glob("*.onnx"))[:5]) or "none"
+            raise _invalid(str(path), "it is a folder", "the path itself", f"Pass the .onnx file inside it ({inside}).")
         if not path.is_file():
             raise FileNotFoundError(f"No ONNX file at {path}; run the export step first (the notebook or command that writes it).")
         data, where, folder = path.read_bytes(), str(path), path.parent
     if not data:
-        raise NotAnOnnxModelError(f"{where} is not a valid ONNX model: the file is empty, at byte 0; re-export the model.")
+        raise _invalid(where, "the file is empty", "byte 0")
     try:
         proto = onnx.load_from_string(data)
     except (DecodeError, RuntimeError, ValueError) as err:
-        raise NotAnOnnxModelError(
-            f"{where} is not a valid ONNX model: it does not parse as an ONNX protobuf ({type(err).__name__}: "
-            f"{str(err)[:200]}), at byte 0 of {len(data)}; it may be truncated or another format. Re-export it, "
-            "or check that you opened the .onnx file."
-        ) from err
+        raise _invalid(where, f"it does not parse as an ONNX protobuf ({type(err).__name__}: {str(err)[:200]})",
+                       f"byte 0 of {len(data)}", "It may be truncated or another format: re-export it, or check "
+                       "that you opened the .onnx file.") from err
     if not proto.graph.node and not proto.graph.output:
-        raise NotAnOnnxModelError(
-            f"{where} is not a valid ONNX model: it parsed, but holds no graph, at ModelProto.graph. "
-            "It is another protobuf or another format."
-        )
+        raise _invalid(where, "it parsed, but holds no graph", "ModelProto.graph", "It is another protobuf or format.")
     validate_model(proto, where, folder)
     if load_external_data and folder is not None:
-        from onnx.external_data_helper import load_external_data_for_model, uses_external_data
+        from onnx.external_data_helper import load_external_data_for_model
 
-        if any(uses_external_data(t) for t in proto.graph.initializer):
-            load_external_data_for_model(proto, str(folder))
+        load_external_data_for_model(proto, str(folder))
     return proto
 
 
@@ -154,11 +144,6 @@ def ensure_valid_model(model: Any) -> None:
     """Raise as :func:`load_model` does unless ``model`` is valid; for code that hands it to ONNX Runtime itself.
 
     A file found valid is not read again until its size or modification time changes.
-
-    >>> ensure_valid_model(b"")
-    Traceback (most recent call last):
-    ...
-    helpers.inspect.NotAnOnnxModelError: the given bytes is not a valid ONNX model: the file is empty, at byte 0; ...
     """
     if isinstance(model, (str, os.PathLike)) and Path(model).is_file():
         st = Path(model).stat()
@@ -173,181 +158,118 @@ def _valid_file(path: str, resolved: str, size: int, mtime_ns: int) -> None:
     load_model(path, load_external_data=False)
 
 
-# Bytes per element of each ONNX element type, as raw_data stores them; sub-byte types as fractions.
-_ELEMENT_BITS = {1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64, 14: 64,
-                 15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4, 24: 8, 25: 2, 26: 2}
-# Which typed field holds the values of each element type, and how many numbers per element.
-_TYPED_FIELD = {1: ("float_data", 1), 11: ("double_data", 1), 7: ("int64_data", 1), 8: ("string_data", 1),
-                14: ("float_data", 2), 15: ("double_data", 2), 12: ("uint64_data", 1), 13: ("uint64_data", 1),
-                **{t: ("int32_data", 1) for t in (2, 3, 4, 5, 6, 9, 10, 16, 17, 18, 19, 20, 24)}}
-_MAX_ELEMENTS = 2**62  # beyond this, numpy cannot even describe the array
-
-
 def _invalid(where: str, what: str, at: str, fix: str = "Re-export the model, or fix the tool that wrote it.") -> \
         NotAnOnnxModelError:
     return NotAnOnnxModelError(f"{where} is not a valid ONNX model: {what}, at {at}. {fix}")
 
 
-def _repeated(fd: Any) -> bool:
-    """Whether a protobuf field is repeated (``is_repeated`` since protobuf 6, ``label`` in the legacy kernel's 5)."""
-    flag = getattr(fd, "is_repeated", None)
-    return bool(flag) if flag is not None else fd.label == fd.LABEL_REPEATED
-
-
 @functools.lru_cache(maxsize=None)
 def _walked_fields(desc: Any) -> list[tuple[Any, bool]]:
-    """A message type's text and sub-message fields (never raw_data: a large model's weights)."""
-    from google.protobuf.descriptor import FieldDescriptor
-
-    walked = (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE)
-    return [(fd, _repeated(fd)) for fd in desc.fields if fd.type in walked]
+    """A message type's text and sub-message fields (never raw_data: a large model's weights), and whether each is
+    repeated (``is_repeated`` since protobuf 6, ``label`` in the legacy kernel's 5)."""
+    fields = [fd for fd in desc.fields if fd.type in (fd.TYPE_STRING, fd.TYPE_MESSAGE)]
+    return [(fd, fd.is_repeated if hasattr(fd, "is_repeated") else fd.label == fd.LABEL_REPEATED) for fd in fields]
 
 
 def _walk(msg: Any, at: str = "") -> Iterator[tuple[Any, str]]:
-    """Every message inside ``msg`` with its place (``graph.node[0]``), and every text that is not UTF-8 (as
-    bytes). Does not descend into a ``TypeProto``."""
-    from google.protobuf.descriptor import FieldDescriptor
-
+    """Every message inside ``msg`` with its place (``graph.node[0]``), and every text that is not UTF-8 (as bytes)."""
     yield msg, at
-    if msg.DESCRIPTOR.full_name == "onnx.TypeProto":
-        return
     for fd, repeated in _walked_fields(msg.DESCRIPTOR):
+        if not repeated and fd.type == fd.TYPE_MESSAGE and not msg.HasField(fd.name):
+            continue
         value = getattr(msg, fd.name)
-        if repeated:
-            items = [(item, f"{at}.{fd.name}[{i}]".lstrip(".")) for i, item in enumerate(value)]
-        elif fd.type == FieldDescriptor.TYPE_STRING or msg.HasField(fd.name):
-            items = [(value, f"{at}.{fd.name}".lstrip("."))]
-        else:
-            items = []
-        for item, spot in items:
-            if fd.type == FieldDescriptor.TYPE_MESSAGE:
+        items = enumerate(value) if repeated else [(None, value)]
+        for i, item in items:
+            spot = f"{at}.{fd.name}".lstrip(".") + ("" if i is None else f"[{i}]")
+            if fd.type == fd.TYPE_MESSAGE:
                 yield from _walk(item, spot)
             elif not isinstance(item, str):
                 yield bytes(item), spot
 
 
+#: The field holding the element type, by message type.
+_ELEMENT_FIELD = {"onnx.TensorProto": "data_type", "onnx.TypeProto.Tensor": "elem_type",
+                  "onnx.TypeProto.SparseTensor": "elem_type", "onnx.TypeProto.Map": "key_type"}
+
+
 def validate_model(proto: Any, where: str = "the model", folder: Path | None = None) -> None:
     """Check what every reader of a ``ModelProto`` assumes, or raise :class:`NotAnOnnxModelError` naming the field.
 
-    Element types ONNX defines, text in UTF-8, tensor data that matches its dims, and external data files
-    inside the model's ``folder`` and long enough.
-
-    >>> import onnx
-    >>> model = onnx.helper.make_model(onnx.helper.make_graph([], "g", [], []))
-    >>> _ = model.graph.initializer.add(name="w", data_type=99, dims=[1])
-    >>> validate_model(model)
-    Traceback (most recent call last):
-    ...
-    helpers.inspect.NotAnOnnxModelError: the model is not a valid ONNX model: tensor 'w' has element type 99, ...
+    Text in UTF-8, element types ONNX defines, tensor data that fits its dims (``onnx.checker.check_tensor``),
+    and external data files inside the model's ``folder`` and long enough. The graph's meaning is left to
+    ``onnx.checker.check_model``, which :func:`summarize_model` reports.
     """
     import onnx
 
     known_types = set(onnx.TensorProto.DataType.values())
-
-    def check_tensor(t: Any, at: str) -> None:
-        if t.data_type not in known_types or t.data_type == 0:
-            raise _invalid(where, f"tensor {t.name!r} has element type {t.data_type}, which ONNX does not define", at)
-        if any(d < 0 for d in t.dims):
-            raise _invalid(where, f"tensor {t.name!r} has a negative dimension {list(t.dims)}", at)
-        n = math.prod(t.dims)
-        if n > _MAX_ELEMENTS:
-            raise _invalid(where, f"tensor {t.name!r} has dims {list(t.dims)}, {n} elements: the dims overflow", at)
-        bits = _ELEMENT_BITS.get(t.data_type)
-        need = None if bits is None else (n * bits + 7) // 8
-        if t.data_location == onnx.TensorProto.EXTERNAL:
-            check_external(t, at, need)
-            return
-        if t.HasField("raw_data"):
-            if need is not None and len(t.raw_data) != need:
-                raise _invalid(where, f"tensor {t.name!r} holds {len(t.raw_data)} bytes of raw data, but its dims "
-                               f"{list(t.dims)} and type {onnx.TensorProto.DataType.Name(t.data_type)} need {need}", at)
-            return
-        field_name, per = _TYPED_FIELD.get(t.data_type, (None, 1))
-        if field_name is not None:
-            count = len(getattr(t, field_name))
-            if count != n * per:
-                raise _invalid(where, f"tensor {t.name!r} holds {count} values in {field_name}, but its dims "
-                               f"{list(t.dims)} need {n * per}", at)
-
-    def check_external(t: Any, at: str, need: int | None) -> None:
-        if folder is None:
-            return  # in memory: no folder to read from
-        info = {e.key: e.value for e in t.external_data}
-        location = info.get("location", "")
-        file = external_data_path(folder, location, t.name, where, at)  # refuses an escape before any file access
-        if not file.is_file():
-            raise _invalid(where, f"the external data file {location!r} of tensor {t.name!r} is missing", at,
-                           f"Copy {location} next to the .onnx file (a model saved with external data is two files).")
-        length = int(info["length"]) if info.get("length", "").isdigit() else need
-        offset = int(info["offset"]) if info.get("offset", "").isdigit() else 0
-        if length is not None and offset + length > file.stat().st_size:
-            raise _invalid(where, f"the external data file {location!r} holds {file.stat().st_size} bytes, but "
-                           f"tensor {t.name!r} needs bytes {offset} to {offset + length}", at,
-                           f"The file {location} is truncated or from another export: copy both files again.")
-
-    def check_type(tp: Any, at: str) -> None:
-        kind = tp.WhichOneof("value")
-        if kind in ("tensor_type", "sparse_tensor_type"):
-            elem = getattr(tp, kind).elem_type
-            if elem not in known_types:
-                raise _invalid(where, f"element type {elem}, which ONNX does not define", at)
-        elif kind in ("sequence_type", "optional_type"):
-            check_type(getattr(tp, kind).elem_type, f"{at}.{kind}")
-        elif kind == "map_type":
-            if tp.map_type.key_type not in known_types:
-                raise _invalid(where, f"map key type {tp.map_type.key_type}, which ONNX does not define", at)
-            check_type(tp.map_type.value_type, f"{at}.map_type.value_type")
-
     for item, at in _walk(proto):
         if isinstance(item, bytes):
             raise _invalid(where, f"the text {item[:40]!r} is not valid UTF-8", at)
-        if item.DESCRIPTOR.full_name == "onnx.TensorProto":
-            check_tensor(item, at)
-        elif item.DESCRIPTOR.full_name == "onnx.TypeProto":
-            check_type(item, at)
+        kind = item.DESCRIPTOR.full_name
+        field = _ELEMENT_FIELD.get(kind)
+        if field and getattr(item, field) not in known_types:
+            raise _invalid(where, f"element type {getattr(item, field)}, which ONNX does not define", at)
+        if kind != "onnx.TensorProto":
+            continue
+        if item.data_location == onnx.TensorProto.EXTERNAL:
+            if folder is not None:  # in memory: no folder to read from
+                _check_external(item, folder, where, at)
+            continue
+        try:
+            onnx.checker.check_tensor(item)
+        except onnx.checker.ValidationError as err:
+            raise _invalid(where, str(err).strip().rstrip("."), at) from err
+
+
+def _check_external(t: Any, folder: Path, where: str, at: str) -> None:
+    """The tensor's external data file is inside ``folder``, exists, and holds the bytes it names."""
+    info = {e.key: e.value for e in t.external_data}
+    location = info.get("location", "")
+    file = _external_data_path(folder, location, t.name, where, at)  # refuses an escape before any file access
+    if not file.is_file():
+        raise _invalid(where, f"the external data file {location!r} of tensor {t.name!r} is missing", at,
+                       f"Copy {location} next to the .onnx file (a model saved with external data is two files).")
+    end = int(info.get("offset") or 0) + int(info.get("length") or 0)
+    if end > file.stat().st_size:
+        raise _invalid(where, f"the external data file {location!r} holds {file.stat().st_size} bytes, but "
+                       f"tensor {t.name!r} needs {end}", at,
+                       f"The file {location} is truncated or from another export: copy both files again.")
 
 
 def _tensor_info(value_info: Any) -> TensorInfo:
     import onnx
 
     t = value_info.type
-    if t.HasField("tensor_type"):
-        elem = t.tensor_type.elem_type
-        try:
-            dtype = onnx.helper.tensor_dtype_to_np_dtype(elem).name if elem else "?"
-        except (KeyError, ValueError):  # a type numpy has no dtype for (e.g. float8): ONNX's own name
-            dtype = onnx.TensorProto.DataType.Name(elem).lower() if elem in onnx.TensorProto.DataType.values() else "?"
-        shape: list[int | str] = [
-            d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.tensor_type.shape.dim
-        ]
-        return TensorInfo(value_info.name, dtype, shape)
-    kind = t.WhichOneof("value")
-    return TensorInfo(value_info.name, kind or "?", [])
+    if not t.HasField("tensor_type"):
+        return TensorInfo(value_info.name, t.WhichOneof("value") or "?", [])
+    try:
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(t.tensor_type.elem_type).name
+    except (KeyError, ValueError):  # undefined, or a type numpy has no dtype for: ONNX's own name
+        dtype = onnx.TensorProto.DataType.Name(t.tensor_type.elem_type).lower()
+    dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.tensor_type.shape.dim]
+    return TensorInfo(value_info.name, dtype, dims)
 
 
-def external_data_path(folder: Path, location: str, tensor: str = "?", where: str = "the model",
-                       at: str = "its external_data") -> Path:
+def _external_data_path(folder: Path, location: str, tensor: str, where: str, at: str) -> Path:
     """``folder / location``, or :class:`ExternalDataOutsideError` when it is absolute, has a ``..`` part or
     resolves outside ``folder``; reads no file, only the path and the links on it (as ONNX Runtime does)."""
-    fix = ("ONNX Runtime refuses it too. Keep the data file inside the model's folder and name it relatively "
-           "(onnx.save(model, path, save_as_external_data=True, location='model.onnx.data')).")
-    text = location.replace("\\", "/")
-    if not location:
-        raise _invalid(where, f"tensor {tensor!r} stores its data externally but names no location", at, fix)
-
-    def outside(kind: str, why: str = "") -> ExternalDataOutsideError:
-        return ExternalDataOutsideError(f"{where} is not a valid ONNX model: tensor {tensor!r} names the {kind}"
-                                        f"external data location {location[:200]!r}{why}, at {at}. {fix}")
-
-    if text.startswith("/") or text[1:2] == ":":
-        raise outside("absolute ")
-    if ".." in Path(text).parts:
-        raise outside("", ", which leaves the model's folder")
-    root = Path(os.path.realpath(folder))
-    target = Path(os.path.realpath(folder / text))
-    if target != root and root not in target.parents:
-        raise outside("", ", a symbolic link that leads outside the model's folder")
-    return folder / text
+    text, quoted = location.replace("\\", "/"), repr(location[:200])
+    if not text:
+        why = "stores its data externally but names no location"
+    elif text.startswith("/") or text[1:2] == ":":
+        why = f"names the absolute external data location {quoted}"
+    elif ".." in Path(text).parts:
+        why = f"names the external data location {quoted}, which leaves the model's folder"
+    else:
+        root, target = Path(os.path.realpath(folder)), Path(os.path.realpath(folder / text))
+        if target == root or root in target.parents:
+            return folder / text
+        why = f"names the external data location {quoted}, a symbolic link that leads outside the model's folder"
+    raise ExternalDataOutsideError(
+        f"{where} is not a valid ONNX model: tensor {tensor!r} {why}, at {at}. ONNX Runtime refuses it too. Keep the "
+        "data file inside the model's folder and name it relatively (onnx.save(model, path, "
+        "save_as_external_data=True, location='model.onnx.data'))."
+    )
 
 
 def external_data_files(model: Any, folder: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -355,35 +277,48 @@ def external_data_files(model: Any, folder: str | os.PathLike[str] | None = None
 
     model: an ``.onnx`` path (its folder is the model's folder) or a ``ModelProto`` with ``folder``.
     Raises :class:`ExternalDataOutsideError` for a location outside the folder, before touching any file.
-
-    >>> import onnx
-    >>> model = onnx.helper.make_model(onnx.helper.make_graph([], "g", [], []))
-    >>> t = model.graph.initializer.add(name="w", data_type=1, dims=[1], data_location=onnx.TensorProto.EXTERNAL)
-    >>> _ = t.external_data.add(key="location", value="../secret.bin")
-    >>> external_data_files(model, "models")
-    Traceback (most recent call last):
-    ...
-    helpers.inspect.ExternalDataOutsideError: the model is not a valid ONNX model: tensor 'w' names the external data location '../secret.bin', which leaves the model's folder, ...
     """
     import onnx
 
     if hasattr(model, "graph"):
-        proto, where = model, "the model"
         if folder is None:
             raise ValueError("Pass folder=... (the model's folder) with a ModelProto.")
+        proto, where = model, "the model"
     else:
-        path = Path(model)
-        proto = onnx.load(str(path), load_external_data=False)
-        where, folder = str(path), folder if folder is not None else path.parent
-    folder = Path(folder)
+        proto, where = onnx.load(str(model), load_external_data=False), str(model)
+        folder = folder if folder is not None else Path(model).parent
     files: dict[Path, None] = {}
     for t, at in _walk(proto):
-        if isinstance(t, bytes) or t.DESCRIPTOR.full_name != "onnx.TensorProto":
-            continue
-        if t.data_location == onnx.TensorProto.EXTERNAL:
+        if not isinstance(t, bytes) and t.DESCRIPTOR.full_name == "onnx.TensorProto" and \
+                t.data_location == onnx.TensorProto.EXTERNAL:
             location = next((e.value for e in t.external_data if e.key == "location"), "")
-            files[external_data_path(folder, location, t.name, where, at)] = None
+            files[_external_data_path(Path(folder), location, t.name, where, at)] = None
     return list(files)
+
+
+def file_size_mb(path: str | os.PathLike[str]) -> float:
+    """Size of a file in MB (10^6 bytes); for an ``.onnx`` file, with the external-data files it references.
+
+    >>> file_size_mb(__file__) < 1
+    True
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No file at {path}.")
+    return (path.stat().st_size + (_external_bytes(path) if path.suffix == ".onnx" else 0)) / 1e6
+
+
+def _external_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in external_data_files(path) if f.is_file())
+
+
+def _verdict(check: Any, *args: Any, **kwargs: Any) -> tuple[bool, str]:
+    """(True, "") when ``check`` passes, else (False, the first line of its error)."""
+    try:
+        check(*args, **kwargs)
+    except Exception as err:  # onnx raises several types here
+        return False, str(err).strip().splitlines()[0][:300]
+    return True, ""
 
 
 def summarize_model(model: str | os.PathLike[str] | bytes | Any) -> ModelSummary:
@@ -396,28 +331,17 @@ def summarize_model(model: str | os.PathLike[str] | bytes | Any) -> ModelSummary
 
     path = None if hasattr(model, "graph") or isinstance(model, (bytes, bytearray)) else Path(model)
     proto = load_model(model, load_external_data=False)
-    size = path.stat().st_size if path else proto.ByteSize()
-    external = external_data_files(proto, path.parent) if path else []
-    try:
-        onnx.checker.check_model(str(path) if path else proto, full_check=False)
-        checker_ok, checker_msg = True, ""
-    except Exception as err:  # onnx raises several types here
-        checker_ok, checker_msg = False, str(err).strip().splitlines()[0][:300]
-    try:
-        onnx.shape_inference.infer_shapes(proto, strict_mode=True)
-        shape_ok, shape_msg = True, ""
-    except Exception as err:
-        shape_ok, shape_msg = False, str(err).strip().splitlines()[0][:300]
+    checker_ok, checker_msg = _verdict(onnx.checker.check_model, str(path) if path else proto)
+    shape_ok, shape_msg = _verdict(onnx.shape_inference.infer_shapes, proto, strict_mode=True)
     init_names = {t.name for t in proto.graph.initializer}
     return ModelSummary(
         path=str(path) if path else None,
-        size_bytes=size,
-        external_data_bytes=sum(f.stat().st_size for f in external if f.is_file()),
+        size_bytes=path.stat().st_size if path else proto.ByteSize(),
+        external_data_bytes=_external_bytes(path) if path else 0,
         ir_version=proto.ir_version,
         opsets={o.domain: o.version for o in proto.opset_import},
         producer=f"{proto.producer_name} {proto.producer_version}".strip(),
         graph_name=proto.graph.name,
-        doc_string=proto.doc_string or proto.graph.doc_string,
         inputs=[_tensor_info(v) for v in proto.graph.input if v.name not in init_names],
         outputs=[_tensor_info(v) for v in proto.graph.output],
         operators=dict(Counter(n.op_type if not n.domain else f"{n.domain}.{n.op_type}" for n in proto.graph.node)),

@@ -78,19 +78,12 @@ def operator_changes(before: ModelLike, after: ModelLike) -> Table:
     added or removed by the converter's adapters.
     """
     old, new = (load_model(m, load_external_data=False) for m in (before, after))
-    c_old = Counter(n.op_type for n in old.graph.node)
-    c_new = Counter(n.op_type for n in new.graph.node)
+    c_old, c_new = Counter(n.op_type for n in old.graph.node), Counter(n.op_type for n in new.graph.node)
     v_old, v_new = _since_versions(old), _since_versions(new)
-    rows = []
-    for op in dict.fromkeys([*c_old, *c_new]):
-        rows.append({
-            "operator": op,
-            f"nodes (opset {opset_of(old)})": c_old.get(op, 0),
-            f"nodes (opset {opset_of(new)})": c_new.get(op, 0),
-            "definition before": v_old.get(op),
-            "definition after": v_new.get(op),
-            "changed": v_old.get(op) != v_new.get(op) or c_old.get(op, 0) != c_new.get(op, 0),
-        })
+    rows = [{"operator": op, f"nodes (opset {opset_of(old)})": c_old[op], f"nodes (opset {opset_of(new)})": c_new[op],
+             "definition before": v_old.get(op), "definition after": v_new.get(op),
+             "changed": v_old.get(op) != v_new.get(op) or c_old[op] != c_new[op]}
+            for op in dict.fromkeys([*c_old, *c_new])]
     return Table(rows, title=f"Opset {opset_of(old)} -> {opset_of(new)}: what changed")
 
 
@@ -101,8 +94,8 @@ def weights_listed_as_inputs(model: ModelLike) -> list[str]:
     return [i.name for i in proto.graph.input if i.name in inits]
 
 
-def old_opset_classifier(opset: int = 9, n_features: int = 64, n_classes: int = 10, seed: int = 0) -> Any:
-    """A stand-in for a 2017-2019 export (CNTK, Chainer) at an old opset, with seeded random weights.
+def old_opset_classifier(opset: int = 9, seed: int = 0) -> Any:
+    """A stand-in for a 2017-2019 export (CNTK, Chainer) at an old opset: 64 features, 10 classes, seeded weights.
 
     Dropout has its ``ratio`` attribute (an input since opset 12), and the Softmax over a 3-D tensor with
     ``axis=1`` flattens everything after axis 1 (from opset 13 it normalizes one axis only).
@@ -112,10 +105,8 @@ def old_opset_classifier(opset: int = 9, n_features: int = 64, n_classes: int = 
 
     if not 7 <= opset <= 12:
         raise ValueError(f"opset must be between 7 and 12 (the era this stand-in imitates), got {opset}.")
-    if n_classes % 2:
-        raise ValueError(f"n_classes must be even (the Softmax runs on a (batch, 2, n_classes/2) view), got {n_classes}.")
     rng = np.random.RandomState(seed)
-    hidden = 32
+    n_features, hidden, n_classes = 64, 32, 10
     arrays = {
         "W1": rng.randn(n_features, hidden) * 0.3, "b1": rng.randn(hidden) * 0.1,
         "bn_scale": 1 + rng.rand(hidden) * 0.2, "bn_bias": rng.randn(hidden) * 0.1,

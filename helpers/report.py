@@ -113,10 +113,10 @@ def write_report(name: str, markdown: str, data: Any, folder: str | os.PathLike[
     return md, write_json(folder / f"{name}.json", data)
 
 
-def glue(name: str | Mapping[str, Any] | None = None, value: Any = None, **values: Any) -> Any:
+def glue(name: str | None = None, value: Any = None, **values: Any) -> Any:
     """Record results of the running notebook for the tests to assert on; returns what was recorded.
 
-    One value, ``glue("accuracy", 0.97)``, or several, ``glue(accuracy=0.97, opset=18)`` (or a mapping).
+    One value, ``glue("accuracy", 0.97)``, or several, ``glue(accuracy=0.97, opset=18)``.
     Values land in ``build/results/<notebook>.json`` (``interactive.json`` outside the workbook runner).
 
     >>> glue("accuracy", 0.97)
@@ -124,17 +124,14 @@ def glue(name: str | Mapping[str, Any] | None = None, value: Any = None, **value
     >>> glue(accuracy=0.97, opset=18)
     {'accuracy': 0.97, 'opset': 18}
     """
-    if isinstance(name, str):
-        if values:
-            raise TypeError("glue takes one name and value, or keyword arguments, not both")
-        new, single = {name: value}, True
-    else:
-        new, single = {**dict(name or {}), **values}, False
-        if not new:
-            raise TypeError("glue needs something to record: glue('name', value) or glue(name=value, ...)")
+    if name is not None and values:
+        raise TypeError("glue takes one name and value, or keyword arguments, not both")
+    new = {name: value} if name is not None else values
+    if not new:
+        raise TypeError("glue needs something to record: glue('name', value) or glue(name=value, ...)")
     notebook = os.environ.get("WORKBOOK_NOTEBOOK") or "interactive"
     write_json(build_dir("results") / f"{notebook}.json", {**glued(notebook), **new})
-    return value if single else new
+    return value if name is not None else new
 
 
 def glued(notebook: str) -> dict[str, Any]:

@@ -105,12 +105,7 @@ class ParityResult:
 
     def table(self) -> Table:
         """One row per output, for display in a notebook."""
-        rows = [
-            {"output": o.name, "shape": o.shape, "dtype": o.dtype, "max abs err": o.max_abs_err,
-             "max rel err": o.max_rel_err, "mismatched": o.mismatched, "within tolerance": o.allclose}
-            for o in self.outputs
-        ]
-        return Table(rows, title=f"{self.name}: {self.verdict.upper()}", notes=[str(self)])
+        return Table([asdict(o) for o in self.outputs], title=f"{self.name}: {self.verdict.upper()}", notes=[str(self)])
 
     def _repr_markdown_(self) -> str:
         return self.table().to_markdown()
@@ -128,13 +123,8 @@ class ParityResult:
             "notebook": os.environ.get(NOTEBOOK_ENV, ""),
             "model": self.name,
             **self.meta,
-            "n_samples": self.n_samples,
-            "max_abs_err": self.max_abs_err,
-            "max_rel_err": self.max_rel_err,
-            "rtol": self.rtol,
-            "atol": self.atol,
-            "label_agreement": self.label_agreement,
-            "verdict": self.verdict,
+            **{key: getattr(self, key) for key in ("n_samples", "max_abs_err", "max_rel_err", "rtol", "atol",
+                                                   "label_agreement", "verdict")},
             "outputs": [asdict(o) | {"shape": list(o.shape)} for o in self.outputs],
             "python": platform.python_version(),
             "kernel": Path(sys.prefix).name,
@@ -149,26 +139,21 @@ def framework_name(framework: str | None) -> str:
     """
     text = str(framework or "").strip()
     if not text:
-        raise ParityError(
-            "A parity record needs the source framework: pass framework='PyTorch' (or the library that made the "
-            "reference outputs) to check_conversion, or set result.meta['framework'] before record_parity."
-        )
+        raise ParityError("A parity record needs the source framework: pass framework='PyTorch' (or the library that made the "
+                          "reference outputs) to check_conversion, or set result.meta['framework'] before record_parity.")
     return FRAMEWORK_NAMES.get(text.lower(), text)
 
 
 def _as_named(outputs: Outputs, names: Sequence[str] | None, side: str) -> dict[str, Any]:
+    """Outputs by name: a mapping as is, a list (or one array) named by ``names`` in order (fewer is fine)."""
     if isinstance(outputs, Mapping):
         return dict(outputs)
-    if isinstance(outputs, np.ndarray) or np.isscalar(outputs):
-        outputs = [outputs]
-    outputs = list(outputs)
-    if names is None:
-        names = [f"output_{i}" for i in range(len(outputs))]
-    if len(names) != len(outputs):
-        raise ParityError(
-            f"{side} gave {len(outputs)} outputs but {len(names)} names were given ({list(names)}); "
-            "pass one name per output."
-        )
+    single = isinstance(outputs, np.ndarray) or np.isscalar(outputs) or hasattr(outputs, "detach")
+    outputs = [outputs] if single else list(outputs)
+    names = list(names) if names is not None else [f"output_{i}" for i in range(len(outputs))]
+    if len(outputs) > len(names):
+        raise ParityError(f"{side} gave {len(outputs)} outputs but there are {len(names)} names ({names}); "
+                          "pass one name per output.")
     return dict(zip(names, outputs))
 
 
@@ -197,6 +182,30 @@ def _labels_from(arrays: Mapping[str, np.ndarray], label_output: str | None) -> 
     return None
 
 
+def _compare_one(key: str, e: np.ndarray, a: np.ndarray, rtol: float, atol: float,
+                 classification: bool) -> OutputComparison:
+    """Numbers within ``np.isclose``; labels, strings and booleans exactly (judged by label agreement instead when
+    ``classification``)."""
+    if e.shape != a.shape:
+        if e.size != a.size or e.squeeze().shape != a.squeeze().shape:
+            raise ParityError(f"Output {key!r}: the framework gave shape {e.shape}, ONNX Runtime gave {a.shape}. "
+                              "Check the batch dimension and that both ran on the same inputs.")
+        a = a.reshape(e.shape)  # e.g. labels as (N,) against (N, 1)
+    if e.dtype.kind not in "fc" and a.dtype.kind not in "fc":
+        equal = e.astype(str) == a.astype(str) if e.dtype.kind in "USO" else e == a
+        return OutputComparison(key, e.shape, str(a.dtype), 0.0, 0.0, classification or bool(equal.all()),
+                                int((~equal).sum()))
+    if e.dtype.kind not in "fciub" or a.dtype.kind not in "fciub":
+        raise ParityError(f"Output {key!r}: cannot compare numbers with {a.dtype if e.dtype.kind in 'fc' else e.dtype} "
+                          f"values (framework dtype {e.dtype}, ONNX Runtime dtype {a.dtype}).")
+    e64, a64 = e.astype(np.float64), a.astype(np.float64)
+    diff = np.where(np.isnan(e64) & np.isnan(a64), 0.0, np.abs(e64 - a64))
+    rel = np.where(diff == 0, 0.0, diff / np.maximum(np.abs(e64), np.finfo(np.float64).tiny))
+    close = np.isclose(a64, e64, rtol=rtol, atol=atol, equal_nan=True)
+    return OutputComparison(key, e.shape, str(a.dtype), float(np.nanmax(diff, initial=0.0)),
+                            float(np.nanmax(rel, initial=0.0)), bool(close.all()), int((~close).sum()))
+
+
 def compare_outputs(
     expected: Outputs,
     actual: Outputs,
@@ -209,74 +218,31 @@ def compare_outputs(
     min_label_agreement: float = 1.0,
     name: str = "model",
 ) -> ParityResult:
-    """Compare the framework's outputs (``expected``) with ONNX Runtime's (``actual``).
+    """Compare the framework's outputs (``expected``) with ONNX Runtime's (``actual``); :class:`ParityError` when
+    an output is missing, shapes differ, or there is nothing to compare.
 
-    expected, actual: dicts of named outputs, lists in the same order, or one array.
-    names: the output names when both sides are lists (default ``output_0``, ...).
+    expected, actual: dicts of named outputs, lists in the same order (named by ``names``), or one array.
     rtol, atol: the tolerance of ``np.isclose`` for floating-point outputs.
     classification: also measure label agreement (from an integer or string output, else the argmax
-        of the first score output); label_output says which output holds them.
-    min_label_agreement: the share of equal labels needed to pass (1.0 = all).
-
-    Raises :class:`ParityError` when an output is missing, shapes differ, or there is nothing to compare.
-
-    >>> compare_outputs([np.zeros(3)], [np.ones(3)], name="off").passed
-    False
+        of the first score output, or ``label_output``); min_label_agreement: the share needed to pass.
     """
     exp = {k: _to_array(v) for k, v in _as_named(expected, names, "The framework").items()}
     act = {k: _to_array(v) for k, v in _as_named(actual, names, "ONNX Runtime").items()}
     if not exp:
-        raise ParityError(
-            f"Nothing to compare: the framework's outputs are empty (ONNX Runtime gave {sorted(act)}). "
-            "Pass the source framework's outputs on the same inputs as `expected`."
-        )
+        raise ParityError(f"Nothing to compare: the framework's outputs are empty (ONNX Runtime gave {sorted(act)}). "
+                          "Pass the source framework's outputs on the same inputs as `expected`.")
     missing = [k for k in exp if k not in act]
     if missing:
-        raise ParityError(
-            f"ONNX Runtime gave no output named {missing}; it gave {sorted(act)}. "
-            "Name the outputs at export time, or pass both sides as lists in the same order."
-        )
-    comparisons = []
-    n_samples = 0
-    for key, e in exp.items():
-        a = act[key]
-        if e.shape != a.shape:
-            if e.size == a.size and e.squeeze().shape == a.squeeze().shape:
-                a = a.reshape(e.shape)  # e.g. labels as (N,) against (N, 1)
-            else:
-                raise ParityError(
-                    f"Output {key!r}: the framework gave shape {e.shape}, ONNX Runtime gave {a.shape}. "
-                    "Check the batch dimension and that both ran on the same inputs."
-                )
-        n_samples = max(n_samples, e.shape[0] if e.ndim else 1)
-        if e.dtype.kind in "fc" or a.dtype.kind in "fc":
-            if not (e.dtype.kind in "fciub" and a.dtype.kind in "fciub"):
-                raise ParityError(
-                    f"Output {key!r}: cannot compare numbers with {a.dtype if e.dtype.kind in 'fc' else e.dtype} "
-                    f"values (framework dtype {e.dtype}, ONNX Runtime dtype {a.dtype})."
-                )
-            e64, a64 = e.astype(np.float64), a.astype(np.float64)
-            diff = np.where(np.isnan(e64) & np.isnan(a64), 0.0, np.abs(e64 - a64))
-            rel = np.where(diff == 0, 0.0, diff / np.maximum(np.abs(e64), np.finfo(np.float64).tiny))
-            close = np.isclose(a64, e64, rtol=rtol, atol=atol, equal_nan=True)
-            comparisons.append(OutputComparison(
-                key, tuple(e.shape), str(a.dtype), float(np.nanmax(diff)) if diff.size else 0.0,
-                float(np.nanmax(rel)) if diff.size else 0.0, bool(close.all()), int((~close).sum()),
-            ))
-        else:  # labels, strings, booleans: exact equality
-            equal = np.asarray(e.astype(str) == a.astype(str)) if e.dtype.kind in "USO" else (e == a)
-            comparisons.append(OutputComparison(
-                key, tuple(e.shape), str(a.dtype), 0.0, 0.0,
-                bool(equal.all()) if not classification else True, int((~equal).sum()),
-            ))
+        raise ParityError(f"ONNX Runtime gave no output named {missing}; it gave {sorted(act)}. "
+                          "Name the outputs at export time, or pass both sides as lists in the same order.")
+    comparisons = [_compare_one(key, e, act[key], rtol, atol, classification) for key, e in exp.items()]
+    n_samples = max(c.shape[0] if c.shape else 1 for c in comparisons)
     agreement = None
     if classification:
         le, la = _labels_from(exp, label_output), _labels_from(act, label_output)
         if le is None or la is None:
-            raise ParityError(
-                "classification=True but no output holds labels or scores; "
-                "pass label_output='<name>' to say which one does."
-            )
+            raise ParityError("classification=True but no output holds labels or scores; "
+                              "pass label_output='<name>' to say which one does.")
         agreement = float(np.mean(le.astype(str).ravel() == la.astype(str).ravel()))
     return ParityResult(name, comparisons, rtol, atol, n_samples, agreement, min_label_agreement)
 
@@ -299,10 +265,8 @@ def run_onnx(
     if not isinstance(inputs, Mapping):
         arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
         if len(arrays) != len(declared):
-            raise ParityError(
-                f"The model takes {len(declared)} inputs {declared}, {len(arrays)} were given; "
-                "pass a dict {input name: array}."
-            )
+            raise ParityError(f"The model takes {len(declared)} inputs {declared}, {len(arrays)} were given; "
+                              "pass a dict {input name: array}.")
         inputs = dict(zip(declared, arrays))
     unknown = sorted(set(inputs) - set(declared))
     if unknown:
@@ -319,8 +283,7 @@ def _opset(model: Any) -> int | str | None:
     if hasattr(model, "get_inputs"):
         return None  # a session: no proto to read
     proto = load_model(model, load_external_data=False)
-    main = opset_of(proto, default=None)
-    return main if main is not None else next((f"{o.domain} {o.version}" for o in proto.opset_import), None)
+    return opset_of(proto, default=None) or next((f"{o.domain} {o.version}" for o in proto.opset_import), None)
 
 
 def check_conversion(
@@ -337,31 +300,18 @@ def check_conversion(
     record: bool = True,
     **compare: Any,
 ) -> ParityResult:
-    """Run ``model`` in ONNX Runtime on ``inputs``, compare with ``expected``, record the result.
+    """Run ``model`` (file, ``ModelProto`` or session) in ONNX Runtime on ``inputs``, compare with ``expected``
+    (the framework's outputs: by ONNX output name, or a list in output order), record the result.
 
-    model: the ONNX file, ``ModelProto`` or an ``InferenceSession``.
-    expected: the framework's outputs on the same inputs (dict by ONNX output name, or a list in output order).
     name, framework, converter: how the record names the model and the tools (versions default to the
-        installed packages').
-    output_names: which ONNX outputs to compare (default: all).
-    compare: passed to :func:`compare_outputs` (rtol, atol, classification, ...).
-
+        installed packages'). compare: passed to :func:`compare_outputs` (rtol, atol, classification, ...).
     A failed check does not raise, so a notebook can show it; call ``.assert_passed()`` to enforce it.
     """
     from helpers.environment import package_version
 
     framework = framework_name(framework)
     actual = run_onnx(model, inputs, output_names)
-    if not isinstance(expected, Mapping):
-        exp_list = [expected] if isinstance(expected, np.ndarray) or hasattr(expected, "detach") else list(expected)
-        if not exp_list:
-            raise ParityError(f"expected is empty: nothing to compare with ONNX Runtime's outputs {list(actual)}. "
-                              "Pass the source framework's outputs on the same inputs.")
-        expected = dict(zip(list(actual)[: len(exp_list)], exp_list))
-        if len(exp_list) > len(actual):
-            raise ParityError(f"{len(exp_list)} expected outputs, but the model has only {len(actual)}: {list(actual)}.")
-    actual = {k: v for k, v in actual.items() if k in expected} if output_names is None else actual
-    result = compare_outputs(expected, actual, name=name, **compare)
+    result = compare_outputs(expected, actual, names=list(actual), name=name, **compare)
     result.meta = {
         "framework": framework,
         "framework_version": framework_version or package_version(framework.split()[0].lower()),
@@ -375,28 +325,21 @@ def check_conversion(
     return result
 
 
-def record_parity(result: ParityResult, path: str | os.PathLike[str] | None = None, **meta: Any) -> Path:
-    """Append ``result`` to the parity report (default ``build/reports/parity.jsonl``).
+def record_parity(result: ParityResult, **meta: Any) -> Path:
+    """Append ``result`` to the parity report, ``build/reports/parity.jsonl``; returns its path.
 
     meta: set or override fields of ``result.meta`` first (``framework=`` is required, ``converter=``, ...).
     """
     result.meta = {**result.meta, **meta}
     result.meta["framework"] = framework_name(result.meta.get("framework"))
-    target = Path(path) if path else reports_dir() / PARITY_FILE
-    append_jsonl(target, result.to_record())
-    return target
-
-
-_PARITY_COLUMNS = (
-    "notebook", "model", "framework", "framework_version", "converter", "converter_version", "opset",
-    "max_abs_err", "label_agreement", "verdict",
-)
+    append_jsonl(reports_dir() / PARITY_FILE, result.to_record())
+    return reports_dir() / PARITY_FILE
 
 
 def parity_table(records: Sequence[Mapping[str, Any]]) -> Table:
     """Parity records (``result.to_record()``) as a table: framework, converter, opset, max error, verdict."""
+    columns = ("notebook", "model", "framework", "framework_version", "converter", "converter_version", "opset",
+               "max_abs_err", "label_agreement", "verdict")
     passed = sum(r.get("verdict") == "pass" for r in records)
-    return Table(
-        list(records), _PARITY_COLUMNS, title="ONNX conversion parity",
-        notes=[f"{passed} of {len(records)} conversions pass."],
-    )
+    return Table(list(records), columns, title="ONNX conversion parity",
+                 notes=[f"{passed} of {len(records)} conversions pass."])

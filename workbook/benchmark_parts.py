@@ -84,7 +84,7 @@ def bench_minilm(threads: int = 2, seq_len: int = 128, batch: int = 1, repeats: 
     import torch
 
     from helpers import minilm
-    from helpers.quantization import file_size_mb
+    from helpers.inspect import file_size_mb
 
     set_threads(threads)
     model, tok = minilm.load_minilm()

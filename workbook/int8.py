@@ -220,7 +220,7 @@ def compare_int8_routes(candidates: Mapping[str, str | os.PathLike[str]], baseli
     """Fidelity (masked mean-pooled cosine to ``baseline`` over ``sentences``) and speed (batch 1, ``seq_len``
     tokens, all models timed in turns) of each candidate; the speed-ups are over ``baseline``."""
     from helpers import minilm
-    from helpers.quantization import file_size_mb
+    from helpers.inspect import file_size_mb
 
     sessions = {name: make_session(path, intra_op_threads=threads, spinning=False) for name, path in candidates.items()}
     ref = minilm.embed_onnx(sessions[baseline], sentences, tokenizer)

@@ -1,5 +1,5 @@
-"""helpers.benchmark (statistics, timing, profiles), make benchmark's targets and FLOPs, helpers.quantization and
-helpers.minilm, on tiny inputs."""
+"""helpers.benchmark (statistics, timing, profiles), make benchmark's targets and FLOPs, and helpers.minilm, on
+tiny inputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers import benchmark, minilm, quantization, runtime
+from helpers import benchmark, minilm, runtime
 from tests.unit.models import linear_model
 from workbook import benchmark as command
 from workbook import benchmark_parts
@@ -167,21 +167,6 @@ def test_label_names_the_machine():
     label = benchmark.machine_label(threads=2, versions=("numpy", "onnxruntime"))
     text = benchmark.label_text(label)
     assert "cores" in text and "2 threads" in text and "numpy" in text
-
-
-def test_file_size_counts_external_data(tmp_path):
-    import onnx
-
-    from tests.unit.models import linear_model
-
-    (tmp_path / "notes.txt").write_bytes(b"x" * 1000)
-    assert quantization.file_size_mb(tmp_path / "notes.txt") == pytest.approx(0.001)
-    onnx.save(linear_model(), tmp_path / "m.onnx", save_as_external_data=True, location="weights.bin", size_threshold=0)
-    (tmp_path / "m.onnx.data").write_bytes(b"x" * 2000)  # beside it, but not referenced: not counted
-    sizes = (tmp_path / "m.onnx").stat().st_size + (tmp_path / "weights.bin").stat().st_size
-    assert quantization.file_size_mb(tmp_path / "m.onnx") == pytest.approx(sizes / 1e6)
-    with pytest.raises(FileNotFoundError):
-        quantization.file_size_mb(tmp_path / "nope.onnx")
 
 
 def test_mean_pool_ignores_padding_and_cosine_rows():

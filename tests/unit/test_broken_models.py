@@ -103,8 +103,10 @@ def test_the_validator_accepts_every_model_onnx_ships_for_its_backend_tests():
     [("unknown_element_type_initializer", "element type 99, which ONNX does not define"),
      ("bad_utf8_op_type", "is not valid UTF-8, at graph.node[0].op_type"),
      ("bad_utf8_attribute_name", "at graph.node[2].attribute[0].name"),
-     ("malformed_raw_tensor", "holds 11 bytes of raw data, but its dims [3] and type FLOAT need 12"),
-     ("overflowing_dims", "the dims overflow, at graph.initializer[0]"),
+     ("malformed_raw_tensor", "raw_data size (11 bytes) is too small for the declared shape and type (12 bytes "
+                              "required), at graph.initializer[1]"),
+     ("overflowing_dims", "Tensor dimension product overflow (tensor name: W), at graph.initializer[0]"),
+     ("short_external_data", "holds 10 bytes, but tensor 'W' needs 48"),
      ("missing_external_data", "is missing"),
      ("directory", "it is a folder"),
      ("empty", "the file is empty")],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import onnx
 import pytest
 
-from helpers.inspect import NotAnOnnxModelError, summarize_model
+from helpers.inspect import NotAnOnnxModelError, file_size_mb, summarize_model
 from tests.unit.models import linear_model
 
 
@@ -96,12 +96,12 @@ ESCAPES = {"dotdot": "which leaves the model's folder", "absolute": "names the a
 
 @pytest.mark.parametrize("kind", sorted(ESCAPES))
 def test_every_entry_point_refuses_external_data_outside_the_models_folder(escaping_models, kind):
-    from helpers import export, quantization
+    from helpers import export
     from helpers.inspect import ExternalDataOutsideError, external_data_files, load_model
 
     paths, _ = escaping_models
     path = paths[kind]
-    for entry in (summarize_model, load_model, external_data_files, export.model_files, quantization.file_size_mb):
+    for entry in (summarize_model, load_model, external_data_files, export.model_files, file_size_mb):
         with pytest.raises(ExternalDataOutsideError, match=ESCAPES[kind]) as info:
             entry(path)
         assert "ONNX Runtime refuses it too" in str(info.value) and "graph.initializer[0]" in str(info.value), entry
@@ -134,7 +134,7 @@ def test_the_refusal_is_no_oracle_the_file_is_never_touched(escaping_models, kin
 
 def test_external_data_inside_the_folder_is_still_read_and_sized(tmp_path):
     """The check refuses only escapes: a data file in a subfolder, or a symlink that stays inside, passes."""
-    from helpers import export, quantization
+    from helpers import export
     from helpers.inspect import external_data_files, load_model
 
     (tmp_path / "weights").mkdir()
@@ -145,7 +145,7 @@ def test_external_data_inside_the_folder_is_still_read_and_sized(tmp_path):
     assert summarize_model(path).external_data_bytes == (tmp_path / "weights" / "w.bin").stat().st_size
     assert export.model_files(path) == [path, tmp_path / "weights" / "w.bin"]
     size = path.stat().st_size + (tmp_path / "weights" / "w.bin").stat().st_size
-    assert quantization.file_size_mb(path) == pytest.approx(size / 1e6)
+    assert file_size_mb(path) == pytest.approx(size / 1e6)
     assert len(load_model(path).graph.initializer[0].raw_data) > 0
     inside = tmp_path / "alias.onnx"
     model = onnx.load(str(path), load_external_data=False)
@@ -166,3 +166,14 @@ def test_the_deployed_scorer_refuses_an_escape_through_onnx_runtime(escaping_mod
     for path in paths.values():
         with pytest.raises(scoring.UnsupportedModelError, match="External data path validation failed"):
             scoring.OnnxScorer(path)
+
+
+def test_file_size_counts_external_data(tmp_path):
+    (tmp_path / "notes.txt").write_bytes(b"x" * 1000)
+    assert file_size_mb(tmp_path / "notes.txt") == pytest.approx(0.001)
+    onnx.save(linear_model(), tmp_path / "m.onnx", save_as_external_data=True, location="weights.bin", size_threshold=0)
+    (tmp_path / "m.onnx.data").write_bytes(b"x" * 2000)  # beside it, but not referenced: not counted
+    sizes = (tmp_path / "m.onnx").stat().st_size + (tmp_path / "weights.bin").stat().st_size
+    assert file_size_mb(tmp_path / "m.onnx") == pytest.approx(sizes / 1e6)
+    with pytest.raises(FileNotFoundError):
+        file_size_mb(tmp_path / "nope.onnx")

@@ -73,7 +73,7 @@ def test_a_module_path_reports_its_package_version():
 def test_glue_records_all_claims_in_one_call(tmp_build, monkeypatch):
     monkeypatch.setenv("WORKBOOK_NOTEBOOK", "99_demo")
     assert report.glue(accuracy=0.97, opset=18) == {"accuracy": 0.97, "opset": 18}
-    report.glue({"n": 3})
+    report.glue("n", 3)
     assert report.glued("99_demo") == {"accuracy": 0.97, "opset": 18, "n": 3}
 
 

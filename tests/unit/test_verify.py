@@ -64,7 +64,7 @@ def test_label_agreement_threshold_allows_a_stated_share_of_flips():
     [
         ({"y": np.zeros((4, 3))}, {"y": np.zeros((4, 2))}, r"Output 'y': the framework gave shape \(4, 3\), ONNX Runtime gave \(4, 2\)"),
         ({"y": np.zeros(3)}, {"z": np.zeros(3)}, r"ONNX Runtime gave no output named \['y'\]; it gave \['z'\]"),
-        ([np.zeros(3), np.zeros(3)], [np.zeros(3)], r"ONNX Runtime gave 1 outputs but 2 names were given"),
+        ([np.zeros(3), np.zeros(3)], [np.zeros(3)], r"ONNX Runtime gave no output named \['b'\]; it gave \['a'\]"),
         ({"y": np.zeros(3)}, {"y": np.array(["a", "b", "c"])}, r"Output 'y': cannot compare numbers"),
     ],
     ids=["shape", "missing-output", "count", "dtype"],
@@ -118,10 +118,9 @@ def test_a_comparison_of_nothing_fails_instead_of_passing():
 
 
 def test_check_conversion_with_no_expected_outputs_fails(tmp_build):
-    with pytest.raises(verify.ParityError, match="expected is empty"):
-        verify.check_conversion(linear_model(), X, [], name="linear", framework="numpy", converter="onnx")
-    with pytest.raises(verify.ParityError, match="Nothing to compare"):
-        verify.check_conversion(linear_model(), X, {}, name="linear", framework="numpy", converter="onnx")
+    for expected in ([], {}):
+        with pytest.raises(verify.ParityError, match="Nothing to compare"):
+            verify.check_conversion(linear_model(), X, expected, name="linear", framework="numpy", converter="onnx")
     assert reports.parity_records() == [], "a refused check records nothing"
 
 
