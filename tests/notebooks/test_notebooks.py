@@ -109,35 +109,47 @@ def _resolved(notebook, tried: dict) -> dict:
     return {"quick": True, **values}
 
 
+def _untried(nb, facts: dict) -> list[str]:
+    """What a notebook's ``tries`` (with ``untried``) leave out: a range end never run, a choice never changed."""
+    from helpers.parameters import declared_parameters
+
+    try:
+        declared = declared_parameters(nb)
+    except ValueError as err:
+        return [f"{nb.stem}: {err}"]
+    tries = [_resolved(nb, t) for t in facts.get("tries", [])]
+    tries.append({n: d.default for n, d in declared.items()})  # the default run of the quick-mode test
+    untried = facts.get("untried", {})
+    problems = []
+    for name, d in declared.items():
+        if name == "quick" or name in untried or d.kind == "text":
+            continue
+        if d.kind == "range":
+            missing = [v for v in _ends(d) if not any(t.get(name) == v for t in tries)]
+        else:  # a choice, a flag or a pattern: some value other than the default
+            missing = [] if any(name in t and t[name] != d.default for t in tries) else ["another value"]
+        problems += [f"{nb.stem}: no entry of metadata workbook.tries sets {name}={v!r} (or say why in "
+                     "workbook.untried)" for v in missing]
+    problems += [f"{nb.stem}: workbook.untried names {name!r}, which is not a parameter"
+                 for name in untried if name not in declared]
+    return problems
+
+
 def test_every_parameter_states_its_range_and_the_notebook_tries_both_ends():
     """Each notebook's metadata (``workbook.tries``) runs every range at both ends and every choice but the
     default at least once, or says in ``workbook.untried`` why it cannot."""
-    from helpers.parameters import declared_parameters
-
-    problems = []
-    for nb in NOTEBOOKS:
-        facts = notebook_facts(nb)
-        tries = [_resolved(nb, t) for t in facts.get("tries", [])]
-        untried = facts.get("untried", {})
-        try:
-            declared = declared_parameters(nb)
-        except ValueError as err:
-            problems.append(f"{nb.stem}: {err}")
-            continue
-        tries.append({n: d.default for n, d in declared.items()})  # the default run of the quick-mode test
-        for name, d in declared.items():
-            if name == "quick" or name in untried or d.kind == "text":
-                continue
-            if d.kind == "range":
-                missing = [v for v in _ends(d) if not any(t.get(name) == v for t in tries)]
-            else:  # a choice, a flag or a pattern: some value other than the default
-                missing = [] if any(name in t and t[name] != d.default for t in tries) else ["another value"]
-            problems += [f"{nb.stem}: no entry of metadata workbook.tries sets {name}={v!r} (or say why in "
-                         "workbook.untried)" for v in missing]
-        for name in untried:
-            if name not in declared:
-                problems.append(f"{nb.stem}: workbook.untried names {name!r}, which is not a parameter")
+    problems = [p for nb in NOTEBOOKS for p in _untried(nb, notebook_facts(nb))]
     assert not problems, "\n".join(problems)
+
+
+def test_the_tries_check_names_a_range_end_never_run_and_an_untried_name_that_is_no_parameter():
+    thirty = next(nb for nb in NOTEBOOKS if nb.stem.startswith("30_"))
+    assert _untried(thirty, {"tries": [{"top": "low"}, {"top": "high"}]}) == []
+    only_low = _untried(thirty, {"tries": [{"top": "low"}]})
+    assert only_low == [f"{thirty.stem}: no entry of metadata workbook.tries sets top=10 (or say why in workbook.untried)"]
+    assert _untried(thirty, {"tries": [{"top": "low"}], "untried": {"top": "why"}}) == []
+    assert "names 'topp', which is not a parameter" in _untried(thirty, {"tries": [{"top": "low"}, {"top": "high"}],
+                                                                        "untried": {"topp": "typo"}})[0]
 
 
 def test_every_notebook_checks_its_parameters_with_one_call_at_the_top():
