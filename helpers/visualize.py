@@ -204,14 +204,11 @@ def open_in_netron(model: str | os.PathLike[str], *, height: int = 600,
 
     # netron calls logging.basicConfig(level=INFO) when the root logger has no handler: give it one meanwhile
     root, guard = logging.getLogger(), logging.NullHandler()
-    added = not root.hasHandlers()
-    if added:
-        root.addHandler(guard)
+    root.addHandler(guard)
     try:
         address = netron.start(str(path), (LOOPBACK, 0), browse=False)
     finally:
-        if added:
-            root.removeHandler(guard)
+        root.removeHandler(guard)
     _isolate_handler(address)
     _VIEWS[str(path)] = NetronView(path, address[0], int(address[1]), height, picture)
     return _VIEWS[str(path)]
