@@ -174,13 +174,7 @@ def find_row(rows: Sequence[Mapping[str, Any]], case: str, runtime: str, batch: 
 
 
 def speedup(rows: Sequence[Mapping[str, Any]], case: str, fast: str, slow: str, batch: int) -> float:
-    """How many times faster ``fast`` is than ``slow`` (ratio of medians) for one case and batch.
-
-    >>> rows = [{"case": "m", "runtime": "a", "batch": 1, "median_ms": 1.0},
-    ...         {"case": "m", "runtime": "b", "batch": 1, "median_ms": 3.0}]
-    >>> speedup(rows, "m", "a", "b", 1)
-    3.0
-    """
+    """How many times faster ``fast`` is than ``slow`` (ratio of medians) for one case and batch."""
     return float(find_row(rows, case, slow, batch)["median_ms"] / find_row(rows, case, fast, batch)["median_ms"])
 
 
@@ -242,10 +236,8 @@ def summarize_profile(path: str | os.PathLike[str], top: int | None = 10) -> Tab
 
 
 def memory_mb(peak: bool = False) -> float:
-    """This process's resident memory in MB from /proc (0.0 off Linux); peak: its high-water mark (VmHWM).
-
-    ``resource``'s ``ru_maxrss`` would be no peak of its own: a child counts its parent's from before ``exec``.
-    """
+    """This process's resident memory in MB from /proc (0.0 off Linux); peak: its high-water mark (VmHWM, not
+    ``ru_maxrss``, which counts a child's parent's from before ``exec``)."""
     status = Path("/proc/self/status")
     lines = status.read_text().splitlines() if status.exists() else []
     key = "VmHWM:" if peak else "VmRSS:"

@@ -2,11 +2,6 @@
 
 Used by serve and spark (process groups), notebook 21's mirror and notebook 42 (:class:`StaticServer`,
 :class:`Browser`) and visualize (notebook 20). All listen on 127.0.0.1 only and stop when the kernel ends.
-
->>> proc = start_group(["sleep", "30"])
->>> stop_group(proc, term_wait=5)
->>> proc.poll() is not None
-True
 """
 
 from __future__ import annotations

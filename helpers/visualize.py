@@ -85,11 +85,8 @@ def _drawn_texts(page_html: str) -> list[str]:
 
 @dataclass
 class NetronView:
-    """A Netron server for one model: an ``<object>`` loading the viewer, its picture inside as fallback content.
-
-    A browser shows the picture where the server does not answer (an HTML render, a notebook opened later);
-    :meth:`stop` replaces every display of the view by the picture.
-    """
+    """A Netron server for one model, shown as an ``<object>`` loading the viewer with its picture inside: a browser
+    shows the picture where the server does not answer; :meth:`stop` puts the picture in place of every display."""
 
     path: Path
     host: str

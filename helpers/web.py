@@ -83,7 +83,7 @@ _WIRE_TYPES = {"float32": np.float32, "int64": np.int64, "int32": np.int32, "uin
 
 
 def to_wire(array: Any) -> dict[str, Any]:
-    """A numpy array as ``{"type", "dims", "data"}`` for the page or the Node script (float32 survives exactly).
+    """A numpy array as ``{"type", "dims", "data"}`` for the page or the Node script (float32 exactly).
 
     >>> to_wire(np.array([[1, 2]], dtype=np.int64))
     {'type': 'int64', 'dims': [1, 2], 'data': [1, 2]}
