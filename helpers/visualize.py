@@ -272,14 +272,6 @@ class NetronRenderer(Browser):
                 view.stop()
         return GraphPicture(target, texts=texts)
 
-    def _render_all(self, jobs: list[tuple[Path, Path]], *options: Any) -> list[GraphPicture]:
-        from playwright.sync_api import Error as PlaywrightError
-
-        try:
-            return [self._render(path, target, *options) for path, target in jobs]
-        except PlaywrightError as err:
-            raise BrowserUnavailableError(f"Chromium could not render the Netron view: {str(err).splitlines()[0]}") from err
-
     def draw(self, model: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None,
              **options: Any) -> GraphPicture:
         """A picture of the graph (options as for :meth:`draw_many`)."""
@@ -293,6 +285,8 @@ class NetronRenderer(Browser):
         width, height: the browser window in pixels; each PNG is the drawn graph, cropped to it.
         names, attributes, horizontal: Netron's "Show Names", "Show Attributes", and a left-to-right layout.
         """
+        from playwright.sync_api import Error as PlaywrightError
+
         from helpers.paths import build_dir
 
         paths = [_check_onnx_file(m) for m in models]
@@ -302,9 +296,12 @@ class NetronRenderer(Browser):
         settings = {"names": names, "attributes": attributes, "direction": "horizontal" if horizontal else None}
         settings = {k: v for k, v in settings.items() if v}
         try:
-            return self.submit(self._render_all, list(zip(paths, targets)), settings, width, height, timeout)
+            return self.submit(lambda: [self._render(p, t, settings, width, height, timeout) for p, t in zip(paths, targets)])
         except BrowserUnavailableError as err:
-            return [GraphPicture(None, reason=str(err), summary=_graph_text(p)) for p in paths]
+            reason = str(err)
+        except PlaywrightError as err:
+            reason = f"Chromium could not render the Netron view: {str(err).splitlines()[0]}"
+        return [GraphPicture(None, reason=reason, summary=_graph_text(p)) for p in paths]
 
 
 @dataclass
