@@ -164,11 +164,8 @@ class BrowserUnavailableError(RuntimeError):
 
 def find_chromium() -> str | None:
     """A Chromium executable (``$CHROMIUM``, then PATH, then /usr/bin/google-chrome), or None."""
-    for candidate in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
-                      "/usr/bin/google-chrome"):
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    names = (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "/usr/bin/google-chrome")
+    return next(filter(None, (shutil.which(name) for name in names if name)), None)
 
 
 @dataclass

@@ -175,15 +175,6 @@ def _check_onnx_file(model: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _isolate_handler(address: tuple[str, int]) -> None:
-    """Give the server at ``address`` a handler class of its own (netron keeps the served file on a shared one)."""
-    from netron import server
-
-    for thread in server._threads(address):
-        handler = thread.server.RequestHandlerClass
-        thread.server.RequestHandlerClass = type(f"NetronHandler{address[1]}", (handler,), {"content": handler.content})
-
-
 def open_in_netron(model: str | os.PathLike[str], *, height: int = 600,
                    picture: GraphPicture | None = None) -> NetronView:
     """Serve ``model`` in Netron on 127.0.0.1 (its running view if already served) and return the view.
@@ -198,6 +189,7 @@ def open_in_netron(model: str | os.PathLike[str], *, height: int = 600,
         existing.picture = picture or existing.picture
         return existing
     import netron
+    from netron import server
 
     # netron calls logging.basicConfig(level=INFO) when the root logger has no handler: give it one meanwhile
     root, guard = logging.getLogger(), logging.NullHandler()
@@ -206,7 +198,9 @@ def open_in_netron(model: str | os.PathLike[str], *, height: int = 600,
         address = netron.start(str(path), (LOOPBACK, 0), browse=False)
     finally:
         root.removeHandler(guard)
-    _isolate_handler(address)
+    for thread in server._threads(address):  # netron keeps the served file on a handler class all servers share
+        handler = thread.server.RequestHandlerClass
+        thread.server.RequestHandlerClass = type(f"NetronHandler{address[1]}", (handler,), {"content": handler.content})
     _VIEWS[str(path)] = NetronView(path, address[0], int(address[1]), height, picture)
     return _VIEWS[str(path)]
 
