@@ -8,6 +8,7 @@ with its spread, the machine's label. Introduced in notebooks/31_performance_tun
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -246,17 +247,12 @@ def memory_mb(peak: bool = False) -> float:
 
 def set_threads(threads: int) -> None:
     """Use ``threads`` threads in PyTorch (intra-op) and, when possible, TensorFlow (before it starts)."""
-    import importlib.util
-
-    if "torch" in sys.modules or importlib.util.find_spec("torch"):
+    with contextlib.suppress(ImportError):
         import torch
 
         torch.set_num_threads(threads)
-    if "tensorflow" in sys.modules:
-        import tensorflow as tf
-
-        try:
+    tf = sys.modules.get("tensorflow")
+    with contextlib.suppress(RuntimeError):  # a TensorFlow that already ran something keeps its thread pools
+        if tf is not None:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # TensorFlow already ran something; it keeps its thread pools
-            pass
