@@ -1,7 +1,5 @@
-"""Honest latency measurements: warm-up, repeats in turns, the median with its spread, and the machine's label.
-
-The one timing loop of the workbook (:func:`time_interleaved`). Used by notebooks 31 and 32 (introduced in
-notebooks/31_performance_tuning.ipynb), 33, 42 and 45, and by ``make benchmark`` (workbook/benchmark.py).
+"""Honest latency: warm-up, repeats in turns (:func:`time_interleaved`, the workbook's one timing loop), the median
+with its spread, the machine's label. Introduced in notebooks/31_performance_tuning.ipynb; used by 32, 33, 42, 45.
 
 >>> s = summarize([1.0, 2.0, 3.0, 4.0, 100.0])
 >>> s.median, s.n
@@ -10,6 +8,7 @@ notebooks/31_performance_tuning.ipynb), 33, 42 and 45, and by ``make benchmark``
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -57,11 +56,7 @@ class Stats:
 
 
 def summarize(times_ms: Iterable[float]) -> Stats:
-    """Median, mean, extremes, 10th/90th percentiles and quartiles of timings (ms).
-
-    >>> summarize([2.0, 4.0]).iqr
-    1.0
-    """
+    """Median, mean, extremes, 10th/90th percentiles and quartiles of timings (ms)."""
     t = np.asarray(list(times_ms), dtype=np.float64)
     if t.size == 0 or not np.all(np.isfinite(t)):
         raise ValueError(f"summarize needs at least one finite timing; got {t.tolist()[:5]}.")
@@ -72,12 +67,11 @@ def summarize(times_ms: Iterable[float]) -> Stats:
 
 def time_interleaved(fns: Mapping[str, Callable[[], Any]], *, warmup: int = 2, repeats: int = 20,
                      max_seconds: float | None = None, cpu: dict[str, Stats] | None = None) -> dict[str, Stats]:
-    """Time several callables in turns (A, B, C, A, B, C, ...) so that they share the same background load.
+    """``{name: Stats}`` of wall time (ms) of callables timed in turns (A, B, A, B, ...), so they share the same load.
 
-    Each is called ``warmup`` times untimed first. Returns ``{name: Stats}`` of wall time in ms.
     max_seconds: stop after the round in which this much time was spent (at least 3 rounds).
-    cpu: a dict to fill with ``{name: Stats}`` of this process's CPU time per call (all threads, ms): the work
-        done, which other processes barely change.
+    cpu: a dict to fill with ``{name: Stats}`` of this process's CPU time per call: the work done, which other
+        processes barely change.
     """
     if repeats < 1 or warmup < 0:
         raise ValueError(f"repeats must be >= 1 and warmup >= 0 (got repeats={repeats}, warmup={warmup}).")
@@ -119,17 +113,13 @@ def python_timer(model: str | Path, feeds: Mapping[str, Any], threads: int) -> T
 
 
 def page_timer(page: Any, url: str, wire_feeds: Mapping[str, Any]) -> Timer:
-    """A :data:`Timer` of a page's own ``session.run`` (``performance.now()`` around it, web/app.js's ``time``).
-
-    page: a :class:`helpers.processes.Page`; url: the model's URL on the page's server; wire_feeds: from
-    :func:`helpers.web.to_wire`.
-    """
+    """A :data:`Timer` of a :class:`helpers.processes.Page`'s own ``session.run`` of the model at ``url``
+    (web/app.js's ``time``: ``performance.now()`` around it); wire_feeds: from :func:`helpers.web.to_wire`."""
     return lambda n: page.call("time", url, dict(wire_feeds), n, 0)
 
 
 def time_in_rounds(timers: Mapping[str, Timer], *, runs: int, warmup: int, rounds: int) -> dict[str, list[float]]:
-    """Warm each timer up (``warmup`` runs), then ``rounds`` rounds of :func:`time_interleaved` in which every timer
-    runs ``runs // rounds`` times (at least once): ``{name: every kept time in ms}``."""
+    """``{name: every time in ms}``: each timer warmed up, then run ``runs // rounds`` times in each of ``rounds`` turns."""
     if runs < 1 or rounds < 1 or warmup < 0:
         raise ValueError(f"runs and rounds must be >= 1 and warmup >= 0 (got {runs}, {rounds}, {warmup}).")
     for timer in timers.values():
@@ -169,10 +159,7 @@ def label_text(label: Mapping[str, Any]) -> str:
 
 
 def result_row(case: str, runtime: str, batch: int, stats: Stats, **extra: Any) -> dict[str, Any]:
-    """One benchmark row: case, runtime, batch, median, spread and best run (ms), throughput (samples/s).
-
-    The best run is the one least disturbed by other processes: on a shared machine, compare it beside the median.
-    """
+    """One benchmark row: median, spread and best run (ms: the least disturbed, on a shared machine), samples/s."""
     return {"case": case, "runtime": runtime, "batch": batch, "median_ms": stats.median, "p10_ms": stats.p10,
             "p90_ms": stats.p90, "best_ms": stats.min, "iqr_ms": stats.iqr, "runs": stats.n,
             "samples_per_s": batch / (stats.median / 1e3) if stats.median > 0 else float("inf"), **extra}
@@ -188,13 +175,7 @@ def find_row(rows: Sequence[Mapping[str, Any]], case: str, runtime: str, batch: 
 
 
 def speedup(rows: Sequence[Mapping[str, Any]], case: str, fast: str, slow: str, batch: int) -> float:
-    """How many times faster ``fast`` is than ``slow`` (ratio of medians) for one case and batch.
-
-    >>> rows = [{"case": "m", "runtime": "a", "batch": 1, "median_ms": 1.0},
-    ...         {"case": "m", "runtime": "b", "batch": 1, "median_ms": 3.0}]
-    >>> speedup(rows, "m", "a", "b", 1)
-    3.0
-    """
+    """How many times faster ``fast`` is than ``slow`` (ratio of medians) for one case and batch."""
     return float(find_row(rows, case, slow, batch)["median_ms"] / find_row(rows, case, fast, batch)["median_ms"])
 
 
@@ -208,10 +189,7 @@ def rows_table(rows: Sequence[Mapping[str, Any]], label: Mapping[str, Any] | Non
 
 def plot_rows(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str] | None = None,
               title: str = "Latency (median, bars: p10-p90)", label: Mapping[str, Any] | None = None) -> Any:
-    """A horizontal bar chart of median latency (log scale) with p10-p90 whiskers, one colour per runtime.
-
-    Saved to ``path`` if given; returns the matplotlib figure.
-    """
+    """A bar chart of median latency (log scale), p10-p90 whiskers, a colour per runtime; saved to ``path`` if given."""
     import matplotlib
 
     if path is not None and "ipykernel" not in sys.modules:
@@ -242,10 +220,7 @@ def plot_rows(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str] | 
 
 
 def summarize_profile(path: str | os.PathLike[str], top: int | None = 10) -> Table:
-    """The costliest operators of an ONNX Runtime profile (``enable_profiling`` JSON trace), costliest first.
-
-    Sums the ``dur`` (microseconds) of the kernel events by operator type: calls, total, mean and share.
-    """
+    """The costliest operator types of an ONNX Runtime profile (``enable_profiling``): calls, total, mean, share."""
     events = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(events, list):
         raise ValueError(f"{path} is not an ONNX Runtime profile (a JSON list of trace events).")
@@ -261,26 +236,23 @@ def summarize_profile(path: str | os.PathLike[str], top: int | None = 10) -> Tab
     return Table(rows[:top], title=f"Costliest operators ({len(by_op)} types, {total / 1e3:.3g} ms in kernels)")
 
 
-def memory_mb() -> float:
-    """This process's resident memory (RSS) in MB, from /proc (Linux); 0.0 where there is none."""
+def memory_mb(peak: bool = False) -> float:
+    """This process's resident memory in MB from /proc (0.0 off Linux); peak: its high-water mark (VmHWM, not
+    ``ru_maxrss``, which counts a child's parent's from before ``exec``)."""
     status = Path("/proc/self/status")
     lines = status.read_text().splitlines() if status.exists() else []
-    return next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:")), 0.0)
+    key = "VmHWM:" if peak else "VmRSS:"
+    return next((int(line.split()[1]) / 1024 for line in lines if line.startswith(key)), 0.0)
 
 
 def set_threads(threads: int) -> None:
     """Use ``threads`` threads in PyTorch (intra-op) and, when possible, TensorFlow (before it starts)."""
-    import importlib.util
-
-    if "torch" in sys.modules or importlib.util.find_spec("torch"):
+    with contextlib.suppress(ImportError):
         import torch
 
         torch.set_num_threads(threads)
-    if "tensorflow" in sys.modules:
-        import tensorflow as tf
-
-        try:
+    tf = sys.modules.get("tensorflow")
+    with contextlib.suppress(RuntimeError):  # a TensorFlow that already ran something keeps its thread pools
+        if tf is not None:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # TensorFlow already ran something; it keeps its thread pools
-            pass

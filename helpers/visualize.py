@@ -1,12 +1,10 @@
-"""Netron in a notebook (notebooks/20_visualize_netron.ipynb): one server per model, reused and stopped at exit;
-a view that is live in JupyterLab and a picture where no server answers; PNGs of graphs from headless Chromium.
+"""Netron in a notebook (notebooks/20_visualize_netron.ipynb): one server per model, reused and stopped at exit,
+shown live with its picture as fallback; the picture a PNG drawn by headless Chromium, or the graph as text.
 
 Example::
 
     with NetronRenderer() as renderer:
-        picture = renderer.draw("model.onnx", names=True)   # a PNG, or the graph as text
-    view = open_in_netron("model.onnx", picture=picture)
-    view.stop()
+        view = open_in_netron("model.onnx", picture=renderer.draw("model.onnx", names=True))
 """
 
 from __future__ import annotations
@@ -46,10 +44,12 @@ class GraphPicture:
         """Whether a PNG was drawn."""
         return self.png is not None
 
+    def _base64(self) -> str:
+        return base64.b64encode(self.png.read_bytes()).decode("ascii")
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         if self.png is not None:
-            return {"image/png": base64.b64encode(self.png.read_bytes()).decode("ascii"),
-                    "text/plain": f"<graph {self.png.name}>"}
+            return {"image/png": self._base64(), "text/plain": f"<graph {self.png.name}>"}
         text = f"**No picture of the graph:** {self.reason}\n\n```\n{self.summary or ''}\n```"
         return {"text/markdown": text, "text/plain": text}
 
@@ -57,13 +57,12 @@ class GraphPicture:
         """The picture as an inline ``<img>``, or the reason and the graph as text in ``<pre>``."""
         if self.png is None:
             return f"<pre>{html.escape(self.reason)}\n\n{html.escape(self.summary or '')}</pre>"
-        data = base64.b64encode(self.png.read_bytes()).decode("ascii")
         style = f' style="max-width:{width}px"' if width else ""
-        return f'<img src="data:image/png;base64,{data}" alt="{html.escape(self.png.name)}"{style}>'
+        return f'<img src="data:image/png;base64,{self._base64()}" alt="{html.escape(self.png.name)}"{style}>'
 
 
-def _graph_text(path: Path, max_lines: int = 80) -> str:
-    """The graph in ONNX's text syntax (``onnx.printer``), without the weights' values."""
+def _graph_text(path: Path) -> str:
+    """The graph in ONNX's text syntax (``onnx.printer``), without the weights' values, cut at 80 lines."""
     import onnx.printer
 
     from helpers.inspect import load_model
@@ -71,8 +70,8 @@ def _graph_text(path: Path, max_lines: int = 80) -> str:
     graph = load_model(path, load_external_data=False).graph
     del graph.initializer[:]
     lines = onnx.printer.to_text(graph).splitlines()
-    if len(lines) > max_lines:
-        lines = [*lines[:max_lines], f"... and {len(lines) - max_lines} more lines"]
+    if len(lines) > 80:
+        lines = [*lines[:80], f"... and {len(lines) - 80} more lines"]
     return "\n".join(lines)
 
 
@@ -86,12 +85,8 @@ def _drawn_texts(page_html: str) -> list[str]:
 
 @dataclass
 class NetronView:
-    """A Netron server for one model file: the live viewer, with its picture inside as fallback content.
-
-    The HTML is an ``<object>`` that loads the viewer and holds the picture: a browser shows the picture
-    where the server does not answer (an HTML render, a notebook opened after its kernel stopped). Each
-    display of the view is replaced by the picture when :meth:`stop` stops the server.
-    """
+    """A Netron server for one model, shown as an ``<object>`` loading the viewer with its picture inside: a browser
+    shows the picture where the server does not answer; :meth:`stop` puts the picture in place of every display."""
 
     path: Path
     host: str
@@ -127,13 +122,18 @@ class NetronView:
             time.sleep(0.05)
         if _VIEWS.get(str(self.path)) is self:
             del _VIEWS[str(self.path)]
-        self._show_picture_in_place()
+        try:
+            from IPython.display import update_display
 
-    def _picture(self) -> GraphPicture:
-        return self.picture or GraphPicture(None, reason="no picture drawn", summary=_graph_text(self.path))
+            for display_id in self._display_ids:
+                update_display(self._bundle(live=False), display_id=display_id, raw=True)
+        except Exception as err:  # at interpreter exit IPython may be gone
+            warnings.warn(f"Could not replace the stopped Netron viewer by its picture: {err}", RuntimeWarning,
+                          stacklevel=2)
+        self._display_ids.clear()
 
     def _bundle(self, live: bool) -> dict[str, Any]:
-        picture = self._picture()
+        picture = self.picture or GraphPicture(None, reason="no picture drawn", summary=_graph_text(self.path))
         name = html.escape(self.path.name)
         if live:
             body = (f'<object data="{self.url}" type="text/html" width="100%" height="{self.height}" '
@@ -155,22 +155,8 @@ class NetronView:
         self._display_ids.append(uuid.uuid4().hex)
         display(self._bundle(live=True), raw=True, display_id=self._display_ids[-1])
 
-    def _show_picture_in_place(self) -> None:
-        try:
-            from IPython.display import update_display
-
-            for display_id in self._display_ids:
-                update_display(self._bundle(live=False), display_id=display_id, raw=True)
-        except Exception as err:  # at interpreter exit IPython may be gone
-            warnings.warn(f"Could not replace the stopped Netron viewer by its picture: {err}", RuntimeWarning,
-                          stacklevel=3)
-        self._display_ids.clear()
-
     def iframe(self, height: int | None = None, proxy_base: str | None = None) -> Any:
-        """The viewer as an ``IPython.display.IFrame``.
-
-        proxy_base: reach the server through jupyter-server-proxy, e.g. ``"/"`` gives ``/proxy/<port>/``.
-        """
+        """The viewer as an ``IFrame``; proxy_base ``"/"`` reaches it through jupyter-server-proxy's ``/proxy/<port>/``."""
         from IPython.display import IFrame
 
         src = f"{proxy_base.rstrip('/')}/proxy/{self.port}/" if proxy_base is not None else self.url
@@ -189,28 +175,12 @@ def _check_onnx_file(model: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _isolate_handler(address: tuple[str, int]) -> None:
-    """Give the server at ``address`` a handler class of its own.
-
-    netron (pinned in requirements/main.txt) stores the served file on its shared handler class, so a second
-    server would make the first show the second file too.
-    """
-    from netron import server
-
-    for thread in server._threads(address):
-        handler = thread.server.RequestHandlerClass
-        thread.server.RequestHandlerClass = type(f"NetronHandler{address[1]}", (handler,), {"content": handler.content})
-
-
 def open_in_netron(model: str | os.PathLike[str], *, height: int = 600,
                    picture: GraphPicture | None = None) -> NetronView:
-    """Serve ``model`` in Netron (``netron.start`` on 127.0.0.1 at a free port) and return the view.
+    """Serve ``model`` in Netron on 127.0.0.1 (its running view if already served) and return the view.
 
-    height: the viewer's height in pixels.
-    picture: what the view shows where no server answers (default: the graph as text).
-
-    A file already served returns its running view. A file that is not ONNX raises
-    :class:`helpers.inspect.NotAnOnnxModelError` and starts nothing.
+    picture: what the view shows where no server answers (default: the graph as text). A file that is not ONNX
+    raises :class:`helpers.inspect.NotAnOnnxModelError` and starts nothing.
     """
     path = _check_onnx_file(model)
     existing = _VIEWS.get(str(path))
@@ -219,20 +189,20 @@ def open_in_netron(model: str | os.PathLike[str], *, height: int = 600,
         existing.picture = picture or existing.picture
         return existing
     import netron
+    from netron import server
 
     # netron calls logging.basicConfig(level=INFO) when the root logger has no handler: give it one meanwhile
     root, guard = logging.getLogger(), logging.NullHandler()
-    added = not root.hasHandlers()
-    if added:
-        root.addHandler(guard)
+    root.addHandler(guard)
     try:
         address = netron.start(str(path), (LOOPBACK, 0), browse=False)
     finally:
-        if added:
-            root.removeHandler(guard)
-    _isolate_handler(address)
-    view = _VIEWS[str(path)] = NetronView(path, address[0], int(address[1]), height, picture)
-    return view
+        root.removeHandler(guard)
+    for thread in server._threads(address):  # netron keeps the served file on a handler class all servers share
+        handler = thread.server.RequestHandlerClass
+        thread.server.RequestHandlerClass = type(f"NetronHandler{address[1]}", (handler,), {"content": handler.content})
+    _VIEWS[str(path)] = NetronView(path, address[0], int(address[1]), height, picture)
+    return _VIEWS[str(path)]
 
 
 def running_views() -> list[NetronView]:
@@ -296,15 +266,6 @@ class NetronRenderer(Browser):
                 view.stop()
         return GraphPicture(target, texts=texts)
 
-    def _render_all(self, jobs: list[tuple[Path, Path]], *options: Any) -> list[GraphPicture]:
-        from playwright.sync_api import Error as PlaywrightError
-
-        try:
-            return [self._render(path, target, *options) for path, target in jobs]
-        except PlaywrightError as err:
-            raise BrowserUnavailableError(
-                f"Chromium could not render the Netron view: {str(err).strip().splitlines()[0]}") from err
-
     def draw(self, model: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None,
              **options: Any) -> GraphPicture:
         """A picture of the graph (options as for :meth:`draw_many`)."""
@@ -313,27 +274,28 @@ class NetronRenderer(Browser):
     def draw_many(self, models: list[str | os.PathLike[str]], png_paths: list[str | os.PathLike[str]] | None = None,
                   *, width: int = 1000, height: int = 1400, names: bool = False, attributes: bool = False,
                   horizontal: bool = False, timeout: float = 60.0) -> list[GraphPicture]:
-        """Draw each model's Netron view to a PNG (one browser for all); the graph as text where none can draw.
+        """Draw each model's Netron view to a PNG (default ``build/screenshots/<model>.png``), or its text if none can.
 
-        png_paths: where to write them (default ``build/screenshots/<model>.png``).
         width, height: the browser window in pixels; each PNG is the drawn graph, cropped to it.
-        names, attributes: Netron's "Show Names" (names instead of operator types), "Show Attributes".
-        horizontal: lay the graph out left to right.
-        timeout: seconds to wait for each graph.
+        names, attributes, horizontal: Netron's "Show Names", "Show Attributes", and a left-to-right layout.
         """
+        from playwright.sync_api import Error as PlaywrightError
+
         from helpers.paths import build_dir
 
         paths = [_check_onnx_file(m) for m in models]
         if png_paths is not None and len(png_paths) != len(paths):
             raise ValueError(f"{len(paths)} models but {len(png_paths)} PNG paths; pass one path per model.")
         targets = [Path(p) for p in png_paths] if png_paths else [build_dir("screenshots") / f"{p.stem}.png" for p in paths]
-        settings: dict[str, Any] = {k: v for k, v in (("names", names), ("attributes", attributes)) if v}
-        if horizontal:
-            settings["direction"] = "horizontal"
+        settings = {"names": names, "attributes": attributes, "direction": "horizontal" if horizontal else None}
+        settings = {k: v for k, v in settings.items() if v}
         try:
-            return self.submit(self._render_all, list(zip(paths, targets)), settings, width, height, timeout)
+            return self.submit(lambda: [self._render(p, t, settings, width, height, timeout) for p, t in zip(paths, targets)])
         except BrowserUnavailableError as err:
-            return [GraphPicture(None, reason=str(err), summary=_graph_text(p)) for p in paths]
+            reason = str(err)
+        except PlaywrightError as err:
+            reason = f"Chromium could not render the Netron view: {str(err).splitlines()[0]}"
+        return [GraphPicture(None, reason=reason, summary=_graph_text(p)) for p in paths]
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""ONNX beyond Python (notebooks/42_deploy_browser_node.ipynb): the page served with or without cross-origin
-isolation (driven by :class:`helpers.processes.Browser`), ``web/score_node.mjs`` run in Node.js, tensors over JSON.
+"""ONNX beyond Python (notebooks/42_deploy_browser_node.ipynb): ``web/`` served with or without cross-origin
+isolation, ``web/score_node.mjs`` run in Node.js, tensors over JSON.
 
 Example::
 
@@ -41,7 +41,7 @@ def web_dir() -> Path:
 
 
 def check_node_modules(*packages: str) -> Path:
-    """``web/node_modules``; raises :class:`NodeUnavailableError` with the fix unless ``packages`` are there."""
+    """``web/node_modules``, if ``packages`` are installed there (else :class:`NodeUnavailableError` with the fix)."""
     modules = web_dir() / "node_modules"
     missing = [p for p in packages if not (modules / p / "package.json").exists()]
     if missing:
@@ -58,11 +58,9 @@ def npm_version(package: str) -> str:
 
 def serve_web(models: Mapping[str, str | os.PathLike[str]] | None = None, *, isolated: bool = True,
               mounts: Mapping[str, str | os.PathLike[str]] | None = None, port: int = 0) -> StaticServer:
-    """Serve ``web/`` with ``models`` under ``/models/``, started.
+    """Serve ``web/``, ``models`` (``{"digits_cnn.onnx": path}``) under ``/models/`` and ``mounts`` (``{"/x": folder}``).
 
-    models: URL name -> file, e.g. ``{"digits_cnn.onnx": path}`` is served at ``/models/digits_cnn.onnx``.
     isolated: send :data:`ISOLATION_HEADERS`; ``False`` shows what a plain static host does.
-    mounts: more URL paths -> folders or files, e.g. ``{"/x": "build/models/web"}``.
     """
     check_node_modules("onnxruntime-web")
     served = {"/": web_dir(), **{f"/models/{name}": path for name, path in (models or {}).items()}, **(mounts or {})}
@@ -70,10 +68,7 @@ def serve_web(models: Mapping[str, str | os.PathLike[str]] | None = None, *, iso
 
 
 def page_models(minilm: str | os.PathLike[str] | None = None) -> dict[str, Path]:
-    """The files the page opens by default, ``{name under /models/: file}``, built on first use.
-
-    minilm: the MiniLM encoder served as ``minilm.onnx`` (default: the fp32 export).
-    """
+    """The files the page opens by default, ``{name under /models/: file}``; minilm: default the fp32 export."""
     from helpers import minilm as minilm_mod
     from helpers.models import digits_cnn_onnx
 
@@ -84,12 +79,11 @@ def page_models(minilm: str | os.PathLike[str] | None = None) -> dict[str, Path]
     }
 
 
-# --- tensors over JSON ---------------------------------------------------------------------------------
 _WIRE_TYPES = {"float32": np.float32, "int64": np.int64, "int32": np.int32, "uint8": np.uint8}
 
 
 def to_wire(array: Any) -> dict[str, Any]:
-    """A numpy array as ``{"type", "dims", "data"}`` for the page or the Node script (float32 survives exactly).
+    """A numpy array as ``{"type", "dims", "data"}`` for the page or the Node script (float32 exactly).
 
     >>> to_wire(np.array([[1, 2]], dtype=np.int64))
     {'type': 'int64', 'dims': [1, 2], 'data': [1, 2]}
@@ -106,13 +100,11 @@ def from_wire(tensor: Mapping[str, Any]) -> np.ndarray:
     return np.asarray(tensor["data"], dtype=_WIRE_TYPES.get(tensor["type"], np.float64)).reshape(tensor["dims"])
 
 
-# --- Node.js and parity --------------------------------------------------------------------------------
 def run_node(jobs: Sequence[Mapping[str, Any]], *, timeout: float = 300.0) -> list[dict[str, Any]]:
     """Run ``web/score_node.mjs`` (onnxruntime-node) on ``jobs``; one answer per job.
 
-    jobs: each ``{"model": path, "feeds": {name: to_wire(x)}, "repeat": 0, "options": {...}}``; without
-        ``feeds`` a job only loads the model. Each answer has ``inputNames``, ``outputNames``, ``outputs``
-        (wire tensors), ``times_ms`` (when ``repeat`` > 0), or ``error`` (the others still run).
+    jobs: each ``{"model": path, "feeds": {name: to_wire(x)}, "repeat": 0, "options": {...}}`` (no ``feeds``: load
+        only). Answers hold ``inputNames``, ``outputNames``, ``outputs``, ``times_ms`` (``repeat`` > 0) or ``error``.
     """
     node = os.environ.get("NODE") or shutil.which("node")
     if node is None:
@@ -133,10 +125,7 @@ def run_node(jobs: Sequence[Mapping[str, Any]], *, timeout: float = 300.0) -> li
 def runtime_parity(model: str | os.PathLike[str], inputs: Mapping[str, np.ndarray], outputs: Mapping[str, Any], *,
                    name: str, runtime: str, runtime_version: str, rtol: float = 1e-4, atol: float = 1e-5,
                    **compare: Any) -> Any:
-    """:func:`helpers.verify.check_conversion` of a JavaScript runtime's ``outputs`` (wire tensors or arrays).
-
-    runtime: e.g. ``"onnxruntime-web (wasm)"``, recorded as the framework; the converter is "same .onnx file".
-    """
+    """:func:`helpers.verify.check_conversion` of a JavaScript ``runtime``'s outputs (wire tensors or arrays)."""
     from helpers.verify import check_conversion
 
     expected = {k: from_wire(v) if isinstance(v, Mapping) else np.asarray(v) for k, v in outputs.items()}

@@ -1,8 +1,5 @@
-"""The light Model Zoo architectures that ship with the ``onnx`` package, run and checked offline.
-
-``onnx/backend/test/data/light/`` holds real Zoo graphs (ResNet-50, SqueezeNet, ...) whose weights
-``ConstantOfShape`` nodes generate at load time, each with a reference output for the dummy inputs onnx's
-backend test runner makes. Introduced in notebooks/21_pretrained_models.ipynb.
+"""The light Model Zoo models shipped in ``onnx/backend/test/data/light/`` (ResNet-50, SqueezeNet, ...: weights made
+by ``ConstantOfShape`` at load time), each with reference outputs: run and checked offline in notebook 21.
 """
 
 from __future__ import annotations
@@ -21,7 +18,7 @@ ZOO_FRAMEWORK = "onnx model zoo (light)"
 
 @dataclass
 class LightModel:
-    """One light Model Zoo model shipped with onnx: its file, reference outputs and test tolerances."""
+    """One light model: its file, reference outputs and onnx's test tolerances."""
 
     name: str
     path: Path
@@ -31,7 +28,7 @@ class LightModel:
 
     @property
     def size_kib(self) -> float:
-        """The size of the ``.onnx`` file in KiB (the weights are generated when the model loads)."""
+        """The file's size in KiB (without the weights, made at load time)."""
         return self.path.stat().st_size / 1024
 
 
@@ -59,9 +56,8 @@ def light_model(name: str) -> LightModel:
 
 
 def dummy_inputs(model: Any) -> dict[str, np.ndarray]:
-    """The inputs onnx's backend test runner feeds a light model (``Runner.generate_dummy_data(random=False)``).
+    """A ramp ``arange(n) / n`` per float input (unknown dimensions 1), as onnx's backend test runner feeds.
 
-    A ramp ``arange(n) / n`` per float input, unknown dimensions 1, initializers skipped.
     model: a path, :class:`LightModel` or ``ModelProto``.
     """
     import onnx
@@ -103,10 +99,8 @@ def check_light_model(model: LightModel | str, *, record: bool = True) -> Any:
 
 
 def time_model(model: Any, inputs: dict[str, np.ndarray], runs: int = 5) -> dict[str, float]:
-    """Seconds to create an ONNX Runtime session (default settings), for its first run, and the median of ``runs`` more.
-
-    model: a path or :class:`LightModel`.
-    """
+    """Seconds to create a default ONNX Runtime session for ``model`` (path or :class:`LightModel`), to run it
+    once, and the median of ``runs`` more."""
     from helpers.benchmark import time_callable
     from helpers.runtime import make_session
 
@@ -121,10 +115,9 @@ def time_model(model: Any, inputs: dict[str, np.ndarray], runs: int = 5) -> dict
 
 def intermediate_parity(model: Any, inputs: dict[str, np.ndarray], *, name: str, rtol: float = 1e-4,
                         atol: float = 1e-5, record: bool = True) -> Any:
-    """Compare every float intermediate tensor of ONNX Runtime with ``onnx.reference.ReferenceEvaluator``'s.
+    """Compare every float intermediate tensor of ONNX Runtime with ``onnx.reference``'s (slow: use a small model).
 
-    Each node output becomes a graph output for ONNX Runtime (so it cannot fuse them away). Slow for big
-    convolutions: use a small model.
+    Each node output becomes a graph output, so ONNX Runtime cannot fuse it away.
     """
     import onnx
     from onnx.reference import ReferenceEvaluator
@@ -140,9 +133,7 @@ def intermediate_parity(model: Any, inputs: dict[str, np.ndarray], *, name: str,
     exposed = onnx.ModelProto()
     exposed.CopyFrom(proto)
     declared = {o.name for o in exposed.graph.output}
-    for tensor in expected:
-        if tensor not in declared:
-            exposed.graph.output.append(onnx.helper.make_empty_tensor_value_info(tensor))
+    exposed.graph.output.extend(onnx.helper.make_empty_tensor_value_info(t) for t in expected if t not in declared)
     return check_conversion(
         exposed, inputs, expected, name=name, framework="onnx.reference", framework_version=onnx.__version__,
         converter="none (same file)", converter_version=onnx.__version__, output_names=list(expected),

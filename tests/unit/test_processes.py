@@ -1,5 +1,5 @@
-"""helpers.processes: a free port, a process group that stops with all its children, a bounded wait, a static
-HTTP server (headers, mounts, stop)."""
+"""helpers.processes: a free port, a process group that stops with all its children, a static HTTP server (headers,
+mounts, stop); and workbook.lab's bounded wait."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from helpers.processes import (
     start_group,
     stop_group,
     stop_servers,
-    wait_until,
 )
 from helpers.web import ISOLATION_HEADERS
 from tests.unit.models import linear_model
+from workbook.lab import wait_until
 
 
 def test_free_port_can_be_bound_on_loopback():
