@@ -134,10 +134,10 @@ def time_in_rounds(timers: Mapping[str, Timer], *, runs: int, warmup: int, round
 
 def machine_label(threads: int | None = None, versions: Sequence[str] = VERSIONS) -> dict[str, Any]:
     """What a measurement ran on: CPU, cores, its speed flags, the thread setting, load average, package versions."""
-    from helpers.environment import _cpu_flags, machine_info, package_versions
+    from helpers.environment import cpu_flags, machine_info, package_versions
 
     info = machine_info()
-    return {"cpu": info["cpu"], "cores": info["cores"], "flags": sorted(_cpu_flags() & SPEED_FLAGS),
+    return {"cpu": info["cpu"], "cores": info["cores"], "flags": sorted(cpu_flags() & SPEED_FLAGS),
             "avx512_vnni": info["avx512_vnni"], "avx2": info["avx2"], "threads": threads,
             "load_average": [round(x, 2) for x in os.getloadavg()], "python": info["python"],
             "versions": package_versions(versions, installed_only=True),

@@ -59,21 +59,21 @@ def _cpuinfo() -> dict[str, str]:
     return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
 
 
-def _cpu_model() -> str:
-    """The CPU's model name (``workbook.ceiling`` uses it too)."""
+def cpu_model() -> str:
+    """The CPU's model name."""
     return _cpuinfo().get("model name") or platform.processor() or platform.machine()
 
 
-def _cpu_flags() -> set[str]:
+def cpu_flags() -> set[str]:
     """The CPU's feature flags (none where /proc/cpuinfo is missing)."""
     return set(_cpuinfo().get("flags", "").split())
 
 
 def machine_info() -> dict[str, object]:
     """CPU model and flags, logical cores usable by this process, memory, OS and Python."""
-    flags = _cpu_flags()
+    flags = cpu_flags()
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
         "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1),
         "avx512_vnni": "avx512_vnni" in flags,

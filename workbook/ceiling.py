@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from helpers.benchmark import time_callable
-from helpers.environment import _cpu_flags, _cpu_model
+from helpers.environment import cpu_flags, cpu_model
 
 
 class CeilingError(ValueError):
@@ -123,7 +123,7 @@ def physical_cores() -> int:
 
 def vector_lanes(flags: set[str] | None = None) -> int:
     """float32 lanes of the widest FMA vector the flags promise: 16 (avx512f), 8 (avx2 + fma), 4 (otherwise)."""
-    flags = _cpu_flags() if flags is None else flags
+    flags = cpu_flags() if flags is None else flags
     return 16 if "avx512f" in flags else 8 if {"avx2", "fma"} <= flags else 4
 
 
@@ -198,7 +198,7 @@ def measure_fma_per_cycle(width: int = 512, clock_ghz: float | None = None, iter
 
     Refuses a width the CPU lacks (the instruction would kill the process with SIGILL).
     """
-    flags = _cpu_flags()
+    flags = cpu_flags()
     if width == 512 and "avx512f" not in flags or width == 256 and not {"avx2", "fma"} <= flags:
         raise ValueError(f"This CPU has no {width}-bit FMA (flags: avx512f={'avx512f' in flags}, "
                          f"fma={'fma' in flags}); measure a width it has.")
@@ -213,7 +213,7 @@ def theoretical_peak(threads: int | None = None, measure: bool = True) -> dict[s
 
     measure: run the micro-benchmarks (``False``: the CPU model's published figures and /proc's clock label).
     """
-    flags, cpu = _cpu_flags(), _cpu_model()
+    flags, cpu = cpu_flags(), cpu_model()
     n_cores = physical_cores()
     cores = min(threads, n_cores) if threads else n_cores
     out: dict[str, Any] = {"cpu": cpu, "physical_cores": n_cores, "cores": cores}
