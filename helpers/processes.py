@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -309,3 +310,18 @@ class Browser:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def wait_until(ready: Callable[[], Any], timeout: float, what: str, interval: float = 0.2,
+               alive: Callable[[], bool] | None = None) -> Any:
+    """Poll ``ready()`` until it returns something true and return that; alive() false raises at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = ready()
+        if result:
+            return result
+        if alive is not None and not alive():
+            raise RuntimeError(f"{what}: the process ended before it was ready.")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not ready after {timeout:.0f} s.")
+        time.sleep(interval)

@@ -29,12 +29,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.processes import free_port, start_group, stop_group
+from helpers.processes import free_port, start_group, stop_group, wait_until
 
 __all__ = ["LabServer", "LabStartError", "running_lab", "lab_command", "write_settings_overrides",
            "LAB_OFFLINE_ARGS", "LAB_SETTINGS_OVERRIDES", "main"]
@@ -51,22 +51,6 @@ LAB_OFFLINE_ARGS = (
 LAB_SETTINGS_OVERRIDES = {
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
 }
-
-
-def wait_until(ready: Callable[[], Any], timeout: float, what: str, interval: float = 0.2,
-               alive: Callable[[], bool] | None = None) -> Any:
-    """Poll ``ready()`` until it returns something true and return that; alive() false raises at once."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = ready()
-        if result:
-            return result
-        if alive is not None and not alive():
-            raise RuntimeError(f"{what}: the process ended before it was ready.")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not ready after {timeout:.0f} s.")
-        time.sleep(interval)
-
 
 
 def settings_dir(python: str | os.PathLike[str] | None = None) -> Path:

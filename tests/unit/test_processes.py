@@ -21,10 +21,10 @@ from helpers.processes import (
     start_group,
     stop_group,
     stop_servers,
+    wait_until,
 )
 from helpers.web import ISOLATION_HEADERS
 from tests.unit.models import linear_model
-from workbook.lab import wait_until
 
 
 def test_free_port_can_be_bound_on_loopback():
