@@ -24,13 +24,15 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from helpers.benchmark import time_interleaved
 from helpers.processes import LOOPBACK, free_port, start_group, stop_group, wait_until
+
+if TYPE_CHECKING:  # pandas loads only where a function needs it
+    import pandas as pd
 
 #: Every process started for Spark inherits this variable, so :func:`tagged_processes` finds any left behind.
 TAG_ENV = "WORKBOOK_SPARK_TAG"
@@ -280,6 +282,8 @@ def account_rows(input_ids: Iterable[Any], output_ids: Iterable[Any]) -> dict[st
     >>> account_rows([1, 2, 3], [3, 1, 2])
     {'inputs': 3, 'outputs': 3, 'lost': 0, 'duplicated': 0, 'unknown': 0}
     """
+    import pandas as pd
+
     inputs, outputs = pd.Series(list(input_ids)), pd.Series(list(output_ids))
     repeated = inputs[inputs.duplicated()].unique()
     if len(repeated):
@@ -305,6 +309,8 @@ def time_rows(jobs: Mapping[str, tuple[Callable[[], Any], int]], baseline: str |
     >>> time_rows({"sum": (lambda: sum(range(1000)), 1000)}, repeats=2, warmup=0)["runs"].tolist()
     [2]
     """
+    import pandas as pd
+
     stats = time_interleaved({name: job for name, (job, _) in jobs.items()}, warmup=warmup, repeats=repeats)
     table = pd.DataFrame({"rows": [rows for _, rows in jobs.values()],
                           "median_s": [stats[name].median / 1e3 for name in jobs],
