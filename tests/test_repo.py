@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -13,6 +14,7 @@ from workbook.runner import discover_notebooks
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = discover_notebooks()
 KERNELS = {"onnx-workbook-main", "onnx-workbook-legacy", "onnx-workbook-mlnet"}
+SOLUTION_NOTEBOOKS = sorted((ROOT / "exercises" / "solutions").glob("*.ipynb"))
 
 
 def _pins(lines):
@@ -39,6 +41,36 @@ def test_notebook_is_stored_clean_with_kernel_parameters_and_chapter_shape(path)
     text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     for heading in ("What you will learn", "Summary", "Try it yourself"):
         assert heading in text, f"missing section: {heading}"
+
+
+def _claims_without_a_message(nb) -> list[str]:
+    """The `assert` statements in a notebook's code cells that carry no message, as "cell N: source"."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    found = []
+    for index, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            source = TransformerManager().transform_cell("".join(cell["source"]))  # %magics become Python calls
+            found += [f"cell {index}: {ast.get_source_segment(source, node)}" for node in ast.walk(ast.parse(source))
+                      if isinstance(node, ast.Assert) and node.msg is None]
+    return found
+
+
+@pytest.mark.parametrize("path", [*NOTEBOOKS, *SOLUTION_NOTEBOOKS], ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_claim_in_a_notebook_says_what_it_measured(path):
+    bare = _claims_without_a_message(json.loads(path.read_text(encoding="utf-8")))
+    assert not bare, f"{path.name}: give each claim a message with what it measured and what it needed: {bare}"
+
+
+def test_a_claim_without_a_message_is_reported_with_its_cell():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("assert False  # prose, not code"),
+        nbformat.v4.new_code_cell("best = %timeit -o -q pass\nassert best, f'timeit gave {best}'"),
+        nbformat.v4.new_code_cell("x = 1\nif x:\n    assert x == 2\nassert x == 1, f'x is {x} (needed 1)'"),
+    ])
+    assert _claims_without_a_message(nb) == ["cell 2: assert x == 2"]
 
 
 def test_environment_yml_pins_match_the_main_requirements():
