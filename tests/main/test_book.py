@@ -20,7 +20,7 @@ from helpers.paths import repo_root
 from helpers.processes import find_chromium
 from workbook import book
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("book")]  # one worker builds the quick book once
 
 QUICK = ("00", "01")
 
