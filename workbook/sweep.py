@@ -1,6 +1,6 @@
 """MiniLM over batch sizes, sequence lengths and thread counts: ONNX Runtime's variants against PyTorch, as plots.
 
-Machinery of ``make benchmark`` (issue 24), not a notebook's library: :func:`sweep_minilm` times every runtime at
+Machinery of ``make benchmark``, not a notebook's library: :func:`sweep_minilm` times every runtime at
 every grid point in turns (so they share the machine's load) and :func:`plot_sweep` draws the latency curves and
 the speed-up maps into PNG files.
 """
