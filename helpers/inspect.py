@@ -7,6 +7,7 @@ model loads it through :func:`load_model`, so a broken file gets one clear error
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -219,6 +220,24 @@ def validate_model(proto: Any, where: str = "the model", folder: Path | None = N
             onnx.checker.check_tensor(item)
         except onnx.checker.ValidationError as err:
             raise _invalid(where, str(err).strip().rstrip("."), at) from err
+        _check_tensor_size(item, where, at)  # what onnx < 1.19's check_tensor (the legacy kernel's 1.18) misses
+
+
+def _check_tensor_size(t: Any, where: str, at: str) -> None:
+    """Dims that multiply to more than 2**63 elements, or raw bytes that do not fill them (fixed-width types)."""
+    import numpy as np
+    from onnx import TensorProto as T
+    from onnx.helper import tensor_dtype_to_np_dtype
+
+    count = math.prod(t.dims)
+    if count >= 2**63:
+        raise _invalid(where, f"Tensor dimension product overflow (tensor name: {t.name})", at)  # onnx's words
+    fixed = (T.FLOAT, T.DOUBLE, T.FLOAT16, T.BOOL, T.INT8, T.INT16, T.INT32, T.INT64, T.UINT8, T.UINT16, T.UINT32, T.UINT64)
+    if t.raw_data and t.data_type in fixed:
+        need = count * np.dtype(tensor_dtype_to_np_dtype(t.data_type)).itemsize
+        if len(t.raw_data) < need:
+            raise _invalid(where, f"raw_data size ({len(t.raw_data)} bytes) is too small for the declared shape and "
+                           f"type ({need} bytes required)", at)
 
 
 def _check_external(t: Any, folder: Path, where: str, at: str) -> None:

@@ -279,11 +279,11 @@ class NetronRenderer(Browser):
         width, height: the browser window in pixels; each PNG is the drawn graph, cropped to it.
         names, attributes, horizontal: Netron's "Show Names", "Show Attributes", and a left-to-right layout.
         """
-        from playwright.sync_api import Error as PlaywrightError
-
         from helpers.paths import build_dir
 
-        paths = [_check_onnx_file(m) for m in models]
+        paths = [_check_onnx_file(m) for m in models]  # a file that is not ONNX starts nothing, not even playwright
+        from playwright.sync_api import Error as PlaywrightError
+
         if png_paths is not None and len(png_paths) != len(paths):
             raise ValueError(f"{len(paths)} models but {len(png_paths)} PNG paths; pass one path per model.")
         targets = [Path(p) for p in png_paths] if png_paths else [build_dir("screenshots") / f"{p.stem}.png" for p in paths]

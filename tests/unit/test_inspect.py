@@ -177,3 +177,22 @@ def test_file_size_counts_external_data(tmp_path):
     assert file_size_mb(tmp_path / "m.onnx") == pytest.approx(sizes / 1e6)
     with pytest.raises(FileNotFoundError):
         file_size_mb(tmp_path / "nope.onnx")
+
+
+def test_the_tensor_size_check_refuses_short_raw_data_and_overflowing_dims_where_onnx_does_not():
+    """onnx 1.18 (the legacy kernel) lets both through check_tensor; our own check must refuse them anyway."""
+    import numpy as np
+    from onnx import TensorProto, numpy_helper
+
+    from helpers.inspect import NotAnOnnxModelError, _check_tensor_size
+
+    good = numpy_helper.from_array(np.ones((2, 3), np.float32), "W")
+    _check_tensor_size(good, "m.onnx", "graph.initializer[0]")
+    short = TensorProto()
+    short.CopyFrom(good)
+    short.raw_data = good.raw_data[:-1]
+    with pytest.raises(NotAnOnnxModelError, match=r"raw_data size \(23 bytes\) is too small .*\(24 bytes required\)"):
+        _check_tensor_size(short, "m.onnx", "graph.initializer[0]")
+    huge = TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[2**32, 2**32])
+    with pytest.raises(NotAnOnnxModelError, match=r"Tensor dimension product overflow \(tensor name: W\)"):
+        _check_tensor_size(huge, "m.onnx", "graph.initializer[0]")
