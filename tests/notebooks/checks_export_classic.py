@@ -78,7 +78,10 @@ def _boosting(results, records):
     for task in ("classifier", "regressor"):  # the remedies leave only float32 rounding of the leaves
         for remedy in ("float64 thresholds", "float32 thresholds rounded down"):
             assert by_model[f"lightgbm {task} ({remedy})"]["max_abs_err"] < 1e-3
-    assert results["min_label_agreement"] == 0.99
+    bar = results["min_label_agreement"]  # the run's parameter: 0.5 to 1.0
+    below = [r["model"] for r in records if r["label_agreement"] is not None and r["label_agreement"] < bar
+             and r["verdict"] == "pass"]
+    assert 0.5 <= bar <= 1.0 and not below, f"passed with label agreement under {bar}: {below}"
     flips = results["flip_summary"]
     assert flips["xgboost classifier"]["rows outside tolerance (worst)"] == 0.0
     assert flips["catboost regressor"]["rows outside tolerance (worst)"] == 0.0

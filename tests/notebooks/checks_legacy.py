@@ -20,12 +20,13 @@ def _expected(records, models):
 
 @expect("15_export_chainer")
 def _chainer(results, records):
-    assert results["opsets"] == [9, 11]
+    opsets = results["opsets"]  # the run's old_opset and opset (7 to 11 each; one file when they are equal)
+    assert opsets and set(opsets) <= set(range(7, 12)), opsets
     assert results["accuracy"] > 0.6
     assert 0 <= results["max_abs_err"] < 1e-4
-    for r in _expected(records, {"chainer digits CNN (opset 11)", "chainer digits CNN (opset 9)"}):
+    for r in _expected(records, {f"chainer digits CNN (opset {o})" for o in opsets}):
         assert r["framework"] == "chainer" and r["converter"] == "onnx_chainer" and r["kernel"] == "legacy"
-        assert r["opset"] in (9, 11) and r["label_agreement"] == 1.0
+        assert r["opset"] in opsets and r["label_agreement"] == 1.0
 
 
 @expect("16_export_mxnet")

@@ -1,5 +1,9 @@
 """Every numbered notebook runs in its own kernel in quick mode and proves what it claims.
 
+Each notebook runs once with its exercises solved and its checks (``tests/notebooks/checks_*.py``), at its last
+quick-mode entry of metadata ``workbook.tries`` (most often the high ends of its ranges), and once more for each
+other entry, as a reader gets it. Full mode at the defaults is ``make workbook``'s run.
+
 A failure names the notebook and the cell, and the executed copy is kept under
 ``build/test/notebooks``. Notebooks that read another's outputs (metadata
 ``workbook.requires``) form a group that never runs two at a time (a file lock per group;
@@ -61,11 +65,12 @@ PARAMS = [pytest.param(nb, id=nb.stem, marks=pytest.mark.xdist_group(GROUPS[nb.s
 @pytest.mark.parametrize("notebook", PARAMS)
 def test_notebook_runs_in_quick_mode_and_proves_its_claims(notebook):
     _skip_if_the_machine_lacks_what_it_needs(notebook)
+    values = _checked_run(notebook)
     # The group lock keeps linked notebooks apart even when xdist puts them on different workers.
     with notebook_lock(GROUPS[notebook.stem]):
-        run = execute_notebook(notebook, build_dir("notebooks"), parameters={"quick": True}, cell_timeout=600)
+        run = execute_notebook(notebook, build_dir("notebooks"), parameters=values, cell_timeout=600)
         if not run.ok:
-            pytest.fail(run.describe(), pytrace=False)
+            pytest.fail(f"with {values}: {run.describe()}", pytrace=False)
         check = load_all().get(notebook.stem)
         assert check is not None, f"add the checks for {notebook.stem} to tests/notebooks/checks_*.py"
         records = [r for r in parity_records() if r.get("notebook") == notebook.stem]
@@ -118,7 +123,8 @@ def _untried(nb, facts: dict) -> list[str]:
     except ValueError as err:
         return [f"{nb.stem}: {err}"]
     tries = [_resolved(nb, t) for t in facts.get("tries", [])]
-    tries.append({n: d.default for n, d in declared.items()})  # the default run of the quick-mode test
+    if not any(t["quick"] is True for t in tries):  # then the quick-mode test runs the defaults
+        tries.append({n: d.default for n, d in declared.items()})
     untried = facts.get("untried", {})
     problems = []
     for name, d in declared.items():
@@ -176,19 +182,28 @@ def test_every_stated_range_refuses_a_value_just_outside_it_naming_the_parameter
             assert d.check(good) == good
 
 
-def _is_the_quick_run(notebook, values: dict) -> bool:
-    """True when a resolved ``tries`` entry sets every parameter to its default in quick mode: the quick-mode test
-    already runs exactly that (on a 2-core machine ``threads`` from 1 to the cores ends at the default 2)."""
+def _checked_run(notebook) -> dict:
+    """The parameters of the quick-mode test, which also runs the reference solutions and the notebook's checks:
+    its last ``tries`` entry that stays in quick mode (the high ends, for most), else quick mode at the defaults.
+    Quick mode at the defaults is no reader's run (readers run full mode: ``make workbook``), so a try carries the
+    checks and is not run a second time."""
+    tries = [_resolved(notebook, t) for t in notebook_facts(notebook).get("tries", [])]
+    quick = [values for values in tries if values["quick"] is True]
+    return quick[-1] if quick else {"quick": True}
+
+
+def _same_run(notebook, a: dict, b: dict) -> bool:
+    """True when two sets of parameters run the notebook the same way (a parameter not set keeps its default)."""
     from helpers.parameters import declared_parameters
 
-    defaults = {name: d.default for name, d in declared_parameters(notebook).items()} | {"quick": True}
-    return all(defaults.get(name, object()) == value for name, value in values.items())
+    defaults = {name: d.default for name, d in declared_parameters(notebook).items()}
+    return defaults | a == defaults | b
 
 
 TRY_PARAMS = [
     pytest.param(nb, i, id=f"{nb.stem}-{i}", marks=pytest.mark.xdist_group(GROUPS[nb.stem]))
     for nb in NOTEBOOKS for i, tried in enumerate(notebook_facts(nb).get("tries", []))
-    if not _is_the_quick_run(nb, _resolved(nb, tried))
+    if not _same_run(nb, _resolved(nb, tried), _checked_run(nb))
 ]
 
 
@@ -208,11 +223,19 @@ def test_notebook_runs_and_proves_its_claims_at_the_ends_of_its_ranges(notebook,
         pytest.fail(f"with {values}: {run.describe()}", pytrace=False)
 
 
-def test_a_try_that_only_repeats_the_quick_run_is_not_run_twice():
-    thirty_one = next(nb for nb in NOTEBOOKS if nb.stem.startswith("31_"))
-    assert _is_the_quick_run(thirty_one, _resolved(thirty_one, {}))
-    assert not _is_the_quick_run(thirty_one, _resolved(thirty_one, {"threads": 1}))
-    assert not _is_the_quick_run(thirty_one, {"quick": False})
+def test_the_checked_quick_run_is_a_quick_try_and_no_try_runs_twice():
+    from helpers.parameters import declared_parameters
+
+    thirty_two = next(nb for nb in NOTEBOOKS if nb.stem.startswith("32_"))
+    assert _checked_run(thirty_two) == {"quick": True, "seq_len": 512, "threads": 2}  # the high ends, checked
+    assert [i for nb, i in (p.values for p in TRY_PARAMS) if nb == thirty_two] == [0]  # the low ends run as a try
+    twenty = next(nb for nb in NOTEBOOKS if nb.stem.startswith("20_"))  # its high ends are in full mode
+    assert _checked_run(twenty) == {"quick": True, "calibration_batches": 1, "height": 200}
+    zero = next(nb for nb in NOTEBOOKS if nb.stem.startswith("00_"))  # no tries: quick mode at the defaults
+    assert _checked_run(zero) == {"quick": True}
+    seq_len = declared_parameters(thirty_two)["seq_len"].default
+    assert _same_run(thirty_two, {"quick": True, "seq_len": seq_len}, {"quick": True})  # a default stated or not
+    assert not _same_run(thirty_two, {"quick": True, "seq_len": seq_len + 1}, {"quick": True})
 
 
 @pytest.mark.notebook
