@@ -46,7 +46,7 @@ def _legacy_in_main(results, records):
     # Every file listed in the manifests of 15 and 16 (whatever opsets they last ran with) ran here and matched
     # the framework's own outputs; both upgrades did too.
     cross_names = set(results["cross_kernel"])
-    assert {n.split()[1] for n in cross_names} == {"chainer", "mxnet"} and len(cross_names) >= 4, cross_names
+    assert {n.split()[1] for n in cross_names} == {"chainer", "mxnet"} and len(cross_names) >= 3, cross_names  # 1-2 + 2
     cross = _expected(records, cross_names)
     target, old = results["target_opset"], results["chainer_old_opset"]
     upgraded = _expected(records, {f"upgraded: chainer digits CNN (opset {old} -> {target})",
