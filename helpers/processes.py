@@ -45,16 +45,21 @@ def start_group(cmd: Sequence[str], **popen: Any) -> subprocess.Popen:
 
 
 def stop_group(proc: subprocess.Popen | None, term_wait: float = 10.0, kill_wait: float = 5.0) -> None:
-    """SIGTERM ``proc``'s process group, wait up to ``term_wait`` s, then SIGKILL what is left (children too)."""
+    """SIGTERM ``proc``'s process group, wait up to ``term_wait`` s, then SIGKILL what is left (children too) and
+    wait up to ``kill_wait`` s until no process of the group exists, not even a child the leader left unreaped."""
     if proc is None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=term_wait)
+    deadline = time.monotonic() + kill_wait
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=kill_wait)
+        proc.wait(timeout=kill_wait)
+        while time.monotonic() < deadline:  # orphans die a moment after SIGKILL and wait for init to reap them
+            os.killpg(proc.pid, 0)
+            time.sleep(0.02)
 
 
 # --- a static HTTP server in a thread ------------------------------------------------------------------

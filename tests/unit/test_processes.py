@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import onnx
@@ -53,7 +54,7 @@ def test_stop_group_ends_the_leader_and_a_child_that_ignores_sigterm():
     time.sleep(0.5)
     stop_group(proc, term_wait=2, kill_wait=2)
     assert proc.poll() is not None
-    assert wait_until(lambda: not _alive(child), timeout=5, what="the child"), "the child outlived its group"
+    assert not Path(f"/proc/{child}").exists(), "the child outlived its group (alive or unreaped when stop returned)"
 
 
 def test_stop_group_fails_to_reach_a_process_outside_its_group():
