@@ -190,8 +190,9 @@ def notebook_lock(group: str, folder: str | os.PathLike[str] | None = None) -> I
 
     The notebook tests take the lock of a notebook's dependency group, so notebooks that write
     or regenerate each other's outputs (``metadata.workbook.requires``) never run at the same
-    time, whichever test worker they land on. pytest-xdist's ``--dist loadgroup`` should keep
-    them on one worker, but with pytest 9.2 it silently stops grouping (pytest-dev/pytest-xdist#1386).
+    time, whichever test worker they land on. pytest-xdist's ``--dist loadgroup`` also keeps them
+    on one worker (with tests/xdist_loadgroup.py, which works around pytest-dev/pytest-xdist#1386);
+    the lock holds even where it does not, e.g. with ``-p no:xdist`` runs in two terminals.
     """
     path = Path(folder) if folder else build_dir("locks")
     path.mkdir(parents=True, exist_ok=True)
