@@ -94,12 +94,33 @@ def test_lock_files_agree_with_the_top_level_pins():
         assert not differ, f"{kernel}.lock.txt disagrees with {kernel}.txt: {differ}; run scripts/lock.sh"
 
 
-def test_readme_lists_every_notebook_and_ci_runs_its_test_command():
+def _notebook_section(readme: str) -> str:
+    return readme.split("<!-- notebooks:start -->\n", 1)[1].split("\n<!-- notebooks:end -->", 1)[0]
+
+
+def test_readmes_notebook_table_is_the_one_the_notebooks_metadata_makes_and_ci_runs_its_test_command():
+    from workbook.notebook_table import notebook_table
+
     readme = (ROOT / "README.md").read_text()
-    for nb in NOTEBOOKS:
-        assert f"{nb.stem}.ipynb" in readme, f"add {nb.name} to README's notebook table"
+    assert _notebook_section(readme) == notebook_table(), "run python -m workbook.notebook_table"
+    assert all(f"[{nb.name}](notebooks/{nb.name})" in readme for nb in NOTEBOOKS)
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make test" in ci
+
+
+def test_the_notebook_table_check_fails_on_a_hand_edited_row_and_a_notebook_without_its_row(tmp_path):
+    import nbformat
+
+    from workbook.notebook_table import notebook_row, notebook_table
+
+    edited = notebook_table().replace("| Start here |", "| Start here! |")
+    assert _notebook_section(f"<!-- notebooks:start -->\n{edited}\n<!-- notebooks:end -->") != notebook_table()
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    del nb.metadata["workbook"]["readme"]["learn"]
+    bare = tmp_path / NOTEBOOKS[0].name
+    nbformat.write(nb, bare)
+    with pytest.raises(ValueError, match=r"00_start_here.ipynb: metadata workbook.readme lacks \['learn'\]"):
+        notebook_row(bare)
 
 
 def test_without_python_38_setup_says_how_to_get_one_and_goes_on(tmp_path):

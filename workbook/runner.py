@@ -151,7 +151,8 @@ def notebook_facts(path: str | os.PathLike[str]) -> dict[str, Any]:
     (notebooks whose outputs it reads), ``needs`` (what a machine must have, said to the reader when
     missing), ``tries`` (parameter sets the tests run it with; ``"low"``/``"high"`` stand for the ends of a
     parameter's stated range), ``untried`` (parameters the tests cannot try, with why), ``calls`` (regular
-    expressions of the central calls its code cells must show), ``solution`` (a starter's reference notebook).
+    expressions of the central calls its code cells must show), ``solution`` (a starter's reference notebook),
+    ``readme`` (its row in README's notebook table: ``workbook.notebook_table``).
     """
     return dict(_metadata(Path(path)).get("workbook", {}))
 
