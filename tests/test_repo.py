@@ -123,6 +123,36 @@ def test_the_notebook_table_check_fails_on_a_hand_edited_row_and_a_notebook_with
         notebook_row(bare)
 
 
+def test_times_from_two_runner_reports_land_in_the_notebooks_and_a_failed_or_missing_run_is_refused(tmp_path):
+    import json
+    import shutil
+
+    import nbformat
+
+    from workbook.notebook_table import notebook_row, set_times
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for nb in NOTEBOOKS[:2]:
+        shutil.copy(nb, folder)
+    names = [nb.name for nb in NOTEBOOKS[:2]]
+
+    def report(name, seconds, status="ok"):
+        runs = [{"notebook": nb, "seconds": s, "status": st} for nb, s, st in zip(names, seconds, status.split())]
+        (tmp_path / name).write_text(json.dumps(runs))
+        return tmp_path / name
+
+    quick, full = report("quick.json", [3.4, 6.6], "ok ok"), report("full.json", [4.5, 901.0], "ok ok")
+    assert set_times(quick, full, folder) == names
+    assert "| 3 s / 4 s |" in notebook_row(folder / names[0]) and "| 7 s / 15 min |" in notebook_row(folder / names[1])
+    assert nbformat.read(folder / names[1], as_version=4).cells == nbformat.read(NOTEBOOKS[1], as_version=4).cells
+    assert set_times(quick, full, folder) == [], "unchanged times leave the notebooks alone"
+    with pytest.raises(ValueError, match=r"did not pass"):
+        set_times(quick, report("failed.json", [2.2, 7.0], "ok failed"), folder)
+    with pytest.raises(ValueError, match=r"missing from"):
+        set_times(quick, report("short.json", [2.2], "ok"), folder)
+
+
 def test_without_python_38_setup_says_how_to_get_one_and_goes_on(tmp_path):
     import subprocess
 
