@@ -70,14 +70,14 @@ def set_times(quick_report: str | os.PathLike[str], full_report: str | os.PathLi
 
     quick, full = _seconds_by_notebook(Path(quick_report)), _seconds_by_notebook(Path(full_report))
     notebooks = discover_notebooks(folder)
-    missing = sorted(nb.name for nb in notebooks if nb.name not in quick or nb.name not in full)
+    missing = sorted(nb.stem for nb in notebooks if nb.stem not in quick or nb.stem not in full)
     if missing:
         raise ValueError(f"{missing} missing from {quick_report} or {full_report}: run every notebook in both modes")
     changed = []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         readme = nb.metadata["workbook"]["readme"]
-        time = f"{format_seconds(quick[path.name])} / {format_seconds(full[path.name])}"
+        time = f"{format_seconds(quick[path.stem])} / {format_seconds(full[path.stem])}"
         time += " (solution)" if nb.metadata["workbook"].get("solution") else ""
         if readme.get("time") != time:
             readme["time"] = time
