@@ -53,7 +53,7 @@ def format_seconds(seconds: float) -> str:
 
 
 def _seconds_by_notebook(report: Path) -> dict[str, float]:
-    runs = json.loads(Path(report).read_text(encoding="utf-8"))
+    runs = json.loads(report.read_text(encoding="utf-8"))
     failed = sorted(run["notebook"] for run in runs if run["status"] != "ok")
     if failed:
         raise ValueError(f"{report}: {failed} did not pass; a failed run's time is no time to publish, run them again")

@@ -121,6 +121,7 @@ def test_python_without_repository_cannot_import_helpers_but_has_the_packages(tm
 # The standalone cluster's life cycle (two workers up and tagged, a job, a worker's process group killed, the
 # driver and every tagged process gone after the stop) is tested by notebook 45's checked run
 # (tests/notebooks/checks_spark.py), which starts the same cluster: a second one here cost a minute.
+# tests/notebooks/test_notebooks.py fails if that run stops starting the cluster.
 
 
 # --- deploy/batch_score.py and helpers.azure's batch endpoint, offline -----------------------

@@ -231,6 +231,8 @@ def test_the_checked_quick_run_is_a_quick_try_and_no_try_runs_twice():
     assert [i for nb, i in (p.values for p in TRY_PARAMS) if nb == thirty_two] == [0]  # the low ends run as a try
     twenty = next(nb for nb in NOTEBOOKS if nb.stem.startswith("20_"))  # its high ends are in full mode
     assert _checked_run(twenty) == {"quick": True, "calibration_batches": 1, "height": 200}
+    forty_five = next(nb for nb in NOTEBOOKS if nb.stem.startswith("45_"))  # tests/main/test_spark.py counts on it
+    assert _checked_run(forty_five)["standalone_cluster"] is True, "45's checked run must start the standalone cluster"
     zero = next(nb for nb in NOTEBOOKS if nb.stem.startswith("00_"))  # no tries: quick mode at the defaults
     assert _checked_run(zero) == {"quick": True}
     seq_len = declared_parameters(thirty_two)["seq_len"].default
